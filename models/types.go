@@ -1,0 +1,58 @@
+package models
+
+import "time"
+
+// User is an account whose password this service manages. Email is the
+// address as stored (mail goes only there); EmailKey is its lookup form (see
+// EmailKey) and is unique.
+type User struct {
+	ID                string    `gorm:"primaryKey;type:text"`
+	Email             string    `gorm:"type:text;not null"`
+	EmailKey          string    `gorm:"type:text;not null;uniqueIndex"`
+	PasswordHash      string    `gorm:"type:text;not null"`
+	PasswordChangedAt time.Time `gorm:"not null"`
+	CreatedAt         time.Time `gorm:"not null"`
+	UpdatedAt         time.Time `gorm:"not null"`
+}
+
+// ResetToken is the stored half of a reset link. Only a hash of the token is
+// kept, so a copy of the database holds no usable link.
+type ResetToken struct {
+	ID        int64      `gorm:"primaryKey;autoIncrement"`
+	UserID    string     `gorm:"type:text;not null;index"`
+	TokenHash string     `gorm:"type:text;not null;uniqueIndex"`
+	ExpiresAt time.Time  `gorm:"not null"`
+	UsedAt    *time.Time ``
+	CreatedAt time.Time  `gorm:"not null"`
+}
+
+// Session is what a verified bearer token says about its holder.
+type Session struct {
+	UserID   string
+	IssuedAt time.Time
+}
+
+// Client describes who sent a request, for rate limits, notices and logs.
+type Client struct {
+	// IP is the connection peer, or the address a trusted proxy reported.
+	IP string
+	// RequestID correlates log lines of one request and its jobs.
+	RequestID string
+}
+
+// Message kinds.
+const (
+	MessageReset  = "reset"  // the reset link
+	MessageNotice = "notice" // "your password was changed"
+)
+
+// Message is one rendered email, ready for a Mailer.
+type Message struct {
+	// ID is unique per message and stable across delivery attempts.
+	ID      string
+	Kind    string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}

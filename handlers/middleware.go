@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/accountpw/accountpw/models"
+)
+
+// validRequestID is what an incoming X-Request-ID must look like to be kept;
+// anything else could forge or break log lines.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// dropBadRequestID runs before routing and removes an unusable incoming
+// X-Request-ID, so that middleware.RequestID generates a fresh one. Echo's
+// RequestID keeps any incoming value as it is.
+func dropBadRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if v := h.Values(echo.HeaderXRequestID); len(v) != 1 || !validRequestID.MatchString(v[0]) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+// securityHeaders sets the headers every response carries, errors included.
+// It replaces middleware.Secure, whose HSTS depends on c.Scheme() (which
+// believes X-Forwarded-Proto from private peers) and which sends a legacy
+// X-XSS-Protection by default. Cache-Control: no-store is server-wide: the
+// password resource requires it and nothing here is worth caching.
+func securityHeaders(tls bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+			h.Set(echo.HeaderXFrameOptions, "DENY")
+			h.Set(echo.HeaderReferrerPolicy, "no-referrer")
+			h.Set(echo.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+			h.Set(echo.HeaderCacheControl, "no-store")
+			// Never over plain HTTP (RFC 6797 §7.2), even if TLS is configured.
+			if tls && c.Request().TLS != nil {
+				h.Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+			}
+			return next(c)
+		}
+	}
+}
+
+// accessLog writes one line per request: method, route pattern, status,
+// latency, request id, client IP and the problem code. Never the URI (a
+// query string may carry a token), headers or bodies.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		HandleError: true, LogStatus: true, LogMethod: true, LogRoutePath: true,
+		LogLatency: true, LogRemoteIP: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			code, _ := c.Get(ctxProblemCode).(string)
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "http",
+				slog.String("method", v.Method), slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("ip", v.RemoteIP), slog.String("code", code))
+			return nil
+		},
+	})
+}
+
+// allowMethods answers 405 with the route's own Allow header for any method
+// not registered on a known path. Echo's router would otherwise answer
+// OPTIONS itself with 204 and list OPTIONS in every Allow header, and for
+// methods it does not know it lists every method.
+func allowMethods(allow map[string][]string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			methods, known := allow[c.Path()]
+			if !known || slices.Contains(methods, c.Request().Method) {
+				return next(c)
+			}
+			c.Response().Header().Set(echo.HeaderAllow, strings.Join(methods, ", "))
+			return errMethodNotAllowed
+		}
+	}
+}
+
+// rejectQuery refuses any query string, even a bare "?": secrets belong in
+// the body, never in a URL that proxies and browsers record.
+func rejectQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if u := c.Request().URL; u.RawQuery != "" || u.ForceQuery {
+			return models.ErrQueryNotAllowed
+		}
+		return next(c)
+	}
+}
+
+// admit applies the service's coarse per-client ceiling before any byte of
+// the body is read.
+func (s *server) admit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := s.svc.Admit(c.Request().Context(), clientOf(c)); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// cors allows the listed origins, matched exactly: Echo's AllowOrigins would
+// also expand "*" and wildcard patterns, so an AllowOriginFunc does the match.
+// No credentials: the session travels as a bearer token, never a cookie.
+func cors(origins []string) echo.MiddlewareFunc {
+	allowed := make(map[string]bool, len(origins))
+	for _, o := range origins {
+		allowed[o] = true
+	}
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOriginFunc: func(origin string) (bool, error) { return allowed[origin], nil },
+		AllowMethods:    []string{echo.PUT},
+		AllowHeaders:    []string{echo.HeaderContentType, echo.HeaderAuthorization},
+		ExposeHeaders:   []string{echo.HeaderRetryAfter, echo.HeaderXRequestID, echo.HeaderWWWAuthenticate},
+		MaxAge:          600,
+	})
+}

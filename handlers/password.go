@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/accountpw/accountpw/models"
+)
+
+// passwordPath is the one resource this service owns.
+const passwordPath = "/api/v1/account/password"
+
+// resetRequested is the only answer to {"email"}: byte-identical for known,
+// unknown, disabled and over-quota addresses, so it says nothing about
+// accounts.
+var resetRequested = []byte(`{"status":"accepted","detail":"If an account exists for this address, an email with a reset link is on its way."}`)
+
+// putPassword answers PUT /api/v1/account/password. The query string and the
+// coarse per-client ceiling were checked by route middleware before the body
+// is read.
+func (s *server) putPassword(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	body, err := decodeJSON(raw)
+	if err != nil {
+		return err
+	}
+	ctx, client := c.Request().Context(), clientOf(c)
+
+	// The set of members present picks the operation; any other set is a 400, never a guess.
+	switch body.set {
+	case hasEmail:
+		err = s.svc.RequestReset(ctx, client, body.email)
+		if err == nil {
+			return c.JSONBlob(http.StatusAccepted, resetRequested)
+		}
+	case hasToken | hasNew:
+		err = s.svc.Reset(ctx, client, body.token, body.newPassword)
+	case hasOld | hasNew:
+		bearer, ok := bearerToken(c.Request())
+		if !ok {
+			return models.ErrUnauthenticated
+		}
+		session, authErr := s.svc.Authenticate(ctx, bearer)
+		if authErr != nil {
+			return authErr
+		}
+		err = s.svc.Change(ctx, client, session, body.oldPassword, body.newPassword)
+	default:
+		return models.ErrInvalidBody
+	}
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// bearerToken returns the token of a single "Authorization: Bearer <token>"
+// header. The scheme is case-insensitive (RFC 9110 §11.1); anything else,
+// including an empty token or one with inner spaces, is no token at all.
+func bearerToken(r *http.Request) (string, bool) {
+	values := r.Header.Values(echo.HeaderAuthorization)
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, found := strings.Cut(values[0], " ")
+	token = strings.TrimLeft(token, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
+}
+
+// clientOf describes the sender for the services. RealIP goes through the
+// configured IPExtractor, so forwarding headers count only from trusted
+// proxies.
+func clientOf(c echo.Context) models.Client {
+	return models.Client{IP: c.RealIP(), RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+}

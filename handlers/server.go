@@ -1,0 +1,158 @@
+// Package handlers is the HTTP layer of accountpw: the Echo router and its
+// middleware, strict decoding of the password resource's JSON body, dispatch
+// on the body's exact shape to the Service, and the one table from error kind
+// to HTTP status with the RFC 9457 error handler.
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/accountpw/accountpw/models"
+)
+
+// Options configures New. The zero value is usable: no proxies trusted, no
+// CORS, no HSTS, a 10 s request timeout and the default slog logger.
+type Options struct {
+	// Logger receives one JSON line per request and the text of 5xx errors.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	// Forwarding headers count only when the direct peer is in one of them
+	// (loopback and private ranges are not trusted implicitly); X-Real-IP
+	// and Forwarded never count. Empty means the connection peer is the
+	// client.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the exact browser origins ("https://app.example.com")
+	// allowed to call the password resource; it then also answers OPTIONS
+	// preflights. "*", "null" and anything that is not a bare http(s)
+	// origin make New panic. Empty disables CORS.
+	CORSOrigins []string
+	// TLS says the server itself terminates TLS; responses sent over a TLS
+	// connection then carry Strict-Transport-Security. Leave it false when a
+	// proxy terminates TLS (the proxy sends HSTS).
+	TLS bool
+	// RequestTimeout bounds the context every service call gets; a call that
+	// runs out of it answers 503. Zero means 10 s.
+	RequestTimeout time.Duration
+}
+
+// server holds what the handlers need.
+type server struct {
+	svc Service
+	log *slog.Logger
+}
+
+// New returns an Echo instance with every route and middleware of accountpw
+// in place, ready for http.Server or ServeHTTP.
+func New(svc Service, opts Options) *echo.Echo {
+	s := &server{svc: svc, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ipExtractor(opts.TrustedProxies)
+	e.HTTPErrorHandler = s.handleError
+
+	// allow lists the methods of every path; allowMethods answers 405 from it.
+	allow := map[string][]string{}
+	add := func(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		e.Add(method, path, h, m...)
+		allow[path] = append(allow[path], method)
+	}
+
+	e.Pre(dropBadRequestID)
+	e.Use(
+		middleware.RequestID(),
+		securityHeaders(opts.TLS),
+		accessLog(s.log),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			DisableErrorHandler: true, // return the error so the access log sees the 500
+			DisableStackAll:     true,
+			LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
+				return fmt.Errorf("panic: %w\n%s", err, stack)
+			},
+		}),
+		allowMethods(allow),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Timeout: opts.RequestTimeout,
+			// handleError maps context.DeadlineExceeded to 503 itself.
+			ErrorHandler: func(err error, _ echo.Context) error { return err },
+		}),
+	)
+
+	var resource []echo.MiddlewareFunc
+	if len(opts.CORSOrigins) > 0 {
+		for _, o := range opts.CORSOrigins {
+			mustOrigin(o)
+		}
+		resource = append(resource, cors(opts.CORSOrigins))
+	}
+	add(echo.PUT, passwordPath, s.putPassword, append(resource, rejectQuery, s.admit)...)
+	if len(resource) > 0 {
+		// The CORS middleware answers every OPTIONS itself; this is never reached.
+		add(echo.OPTIONS, passwordPath, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, resource...)
+	}
+	add(echo.GET, "/healthz", s.healthz)
+	add(echo.GET, "/readyz", s.readyz)
+	return e
+}
+
+// ipExtractor believes X-Forwarded-For only from the listed proxies.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{
+			IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),
+		}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// mustOrigin panics unless o is a bare http(s) origin, so that a typo in
+// configuration fails at start-up instead of opening or closing CORS.
+func mustOrigin(o string) {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.Scheme+"://"+u.Host != o || strings.ContainsAny(u.Host, "*?%@ ") {
+		panic(fmt.Sprintf("handlers: CORS origin %q is not an exact http(s) origin", o))
+	}
+}
+
+// Fixed bodies of the health endpoints.
+var (
+	healthyBody = []byte(`{"status":"ok"}`)
+	readyBody   = []byte(`{"status":"ready"}`)
+)
+
+// healthz answers liveness probes: the process serves HTTP.
+func (s *server) healthz(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, healthyBody)
+}
+
+// readyz answers readiness probes. Any failure of Ready is a 503 whatever its
+// kind: an unready dependency is never the prober's fault. The cause is kept
+// (wrapped) so that the error handler logs it.
+func (s *server) readyz(c echo.Context) error {
+	if err := s.svc.Ready(c.Request().Context()); err != nil {
+		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
+	}
+	return c.JSONBlob(http.StatusOK, readyBody)
+}

@@ -274,14 +274,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	level, _ := parseLevel(cfg.Log.Level)
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
-
 	rest := fs.Args()
 	cmd := "serve"
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
+	level, _ := parseLevel(cfg.Log.Level)
+	if cmd != "serve" {
+		// One-shot commands print their result on stdout; only problems
+		// may join it there.
+		level = max(level, slog.LevelWarn)
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, log)

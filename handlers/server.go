@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,7 +102,7 @@ func New(svc Service, opts Options) *echo.Echo {
 		}
 		resource = append(resource, cors(opts.CORSOrigins))
 	}
-	add(echo.PUT, passwordPath, s.putPassword, append(resource, rejectQuery, s.admit)...)
+	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery, s.admit})...)
 	if len(resource) > 0 {
 		// The CORS middleware answers every OPTIONS itself; this is never reached.
 		add(echo.OPTIONS, passwordPath, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, resource...)

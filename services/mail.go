@@ -143,7 +143,8 @@ func cleanReason(s string, secrets ...string) string {
 	s = tokenParam.ReplaceAllString(s, "token=[redacted]")
 	for _, secret := range secrets {
 		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
+			// Servers echo addresses in their own case.
+			s = regexp.MustCompile("(?i)"+regexp.QuoteMeta(secret)).ReplaceAllLiteralString(s, "[redacted]")
 		}
 	}
 	s = strings.Map(func(r rune) rune {

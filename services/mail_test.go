@@ -103,21 +103,31 @@ func TestRenderNotice(t *testing.T) {
 
 func TestRenderRejectsIncompleteData(t *testing.T) {
 	t.Parallel()
-	valid := NoticeEmail{To: "a@example.com", Change: "reset", SupportContact: "help"}
+	reset := ResetEmail{To: "a@example.com", Link: "https://x.test/?token=t", ValidFor: time.Hour}
+	notice := NoticeEmail{To: "a@example.com", Change: "reset", SupportContact: "help"}
 	tests := []struct {
-		name string
-		err  func() error
+		name   string
+		reset  func(*ResetEmail)
+		notice func(*NoticeEmail)
 	}{
-		{"reset without link", func() error { _, err := RenderReset(ResetEmail{To: "a@example.com", ValidFor: time.Hour}); return err }},
-		{"reset without validity", func() error {
-			_, err := RenderReset(ResetEmail{To: "a@example.com", Link: "https://x.test"})
-			return err
-		}},
-		{"notice without contact", func() error { d := valid; d.SupportContact = ""; _, err := RenderNotice(d); return err }},
-		{"notice of unknown change", func() error { d := valid; d.Change = "changed"; _, err := RenderNotice(d); return err }},
+		{name: "reset without recipient", reset: func(d *ResetEmail) { d.To = "" }},
+		{name: "reset without link", reset: func(d *ResetEmail) { d.Link = "" }},
+		{name: "reset without validity", reset: func(d *ResetEmail) { d.ValidFor = 0 }},
+		{name: "notice without contact", notice: func(d *NoticeEmail) { d.SupportContact = "" }},
+		{name: "notice of unknown change", notice: func(d *NoticeEmail) { d.Change = "changed" }},
 	}
 	for _, tt := range tests {
-		if tt.err() == nil {
+		var err error
+		if tt.reset != nil {
+			d := reset
+			tt.reset(&d)
+			_, err = RenderReset(d)
+		} else {
+			d := notice
+			tt.notice(&d)
+			_, err = RenderNotice(d)
+		}
+		if err == nil {
 			t.Errorf("%s: got nil error", tt.name)
 		}
 	}
@@ -162,6 +172,7 @@ func TestMailCleanReason(t *testing.T) {
 		name, in, want string
 	}{
 		{"recipient", "550 <ann@example.com> unknown", "550 <[redacted]> unknown"},
+		{"recipient in other case", "550 <Ann@Example.COM> unknown", "550 <[redacted]> unknown"},
 		{"token", "bad link https://x.test/?token=abc123 here", "bad link https://x.test/?token=[redacted] here"},
 		{"control characters", "a\r\nlevel=INFO msg=forged", "a  level=INFO msg=forged"},
 		{"long", strings.Repeat("é", 400), strings.Repeat("é", maxReason/2) + "…"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	netmail "net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,14 +15,20 @@ import (
 
 // SMTPConfig configures the SMTP mailer for self-hosters.
 type SMTPConfig struct {
+	// Host is the submission server's name (also checked against its TLS
+	// certificate).
 	Host string
 	// Port 0 picks the port from the TLS policy: 587, or 25 with "none".
-	Port     int
-	Username string // empty means no SMTP AUTH
+	Port int
+	// Username and Password enable SMTP AUTH (the strongest mechanism the
+	// server offers); an empty Username means no AUTH.
+	Username string
 	Password string
 	// TLS is "mandatory" (STARTTLS required; the default when empty),
 	// "opportunistic" (STARTTLS when offered) or "none" (local sinks only).
-	TLS  string
+	TLS string
+	// From is the sender, "addr@domain" or "Name <addr@domain>"; its domain
+	// also ends every Message-ID.
 	From string
 	// HELO is the name sent in EHLO; empty means this machine's host name.
 	HELO string
@@ -85,7 +90,8 @@ func NewSMTP(cfg SMTPConfig) (Mailer, error) {
 
 // Send delivers m. A 4xx reply, or a failure to connect, authenticate or talk
 // to the server, is a temporary *SendError; a 5xx reply or an unusable address
-// is permanent. The Reason names the SMTP step and codes, never the recipient.
+// is permanent. The Reason holds the SMTP step and the server's reply, with
+// the recipient redacted.
 func (s *smtpMailer) Send(ctx context.Context, m models.Message) error {
 	msg := mail.NewMsg()
 	if err := msg.From(s.from); err != nil {
@@ -113,26 +119,20 @@ func (s *smtpMailer) Send(ctx context.Context, m models.Message) error {
 	return nil
 }
 
-// classify maps a go-mail error to a *SendError. go-mail's own Error text
-// lists the affected recipients, so the Reason is rebuilt from its parts.
-// Failures before the envelope (dial, TLS, AUTH) are this server's or our
-// configuration's, not this message's, and stay temporary so mail waits for
-// the operator instead of being dead-lettered.
+// classify maps a go-mail error to a *SendError. Failures before the
+// envelope (dial, TLS, AUTH) are this server's or our configuration's, not
+// this message's, and stay temporary so mail waits for the operator instead
+// of being dead-lettered.
 func (s *smtpMailer) classify(err error, m models.Message) *SendError {
 	var se *mail.SendError
 	if !errors.As(err, &se) {
 		return &SendError{Reason: cleanReason("smtp: "+err.Error(), m.To, s.secret)}
 	}
-	e := &SendError{Status: se.ErrorCode()}
-	reason := "smtp: " + se.Reason.String()
-	if e.Status != 0 {
-		reason += " (" + strconv.Itoa(e.Status)
-		if esc := se.EnhancedStatusCode(); esc != "" {
-			reason += " " + esc
-		}
-		reason += ")"
-	}
-	e.Reason = cleanReason(reason, m.To, s.secret)
+	// go-mail's text is "<step>: <server reply>, affected recipient(s): …":
+	// the list goes, and cleanReason catches a reply that echoes the address.
+	text, _, _ := strings.Cut(se.Error(), ", affected recipient(s): ")
+	text, _, _ = strings.Cut(text, ", affected message ID: ")
+	e := &SendError{Status: se.ErrorCode(), Reason: cleanReason("smtp: "+text, m.To, s.secret)}
 	switch {
 	case se.IsTemp():
 	case e.Status >= 500, se.Reason == mail.ErrGetSender, se.Reason == mail.ErrGetRcpts:

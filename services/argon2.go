@@ -89,8 +89,9 @@ type HasherConfig struct {
 // Hasher hashes and verifies passwords with argon2id in PHC format. It is
 // safe for concurrent use.
 type Hasher struct {
-	cfg   HasherConfig
-	slots chan struct{}
+	cfg     HasherConfig
+	peppers map[string][]byte // current and old, by id
+	slots   chan struct{}
 	// held, when set by a test, runs while a slot is held.
 	held func()
 }
@@ -123,12 +124,13 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 		}
 		peppers[id] = key
 	}
+	delete(peppers, "")
 	for id, key := range peppers {
-		if id != "" && (!validKeyID(id) || len(key) < minPepper) {
+		if !validKeyID(id) || len(key) < minPepper {
 			return nil, fmt.Errorf("argon2 pepper %q: id must be 1-32 of [A-Za-z0-9_-] and key at least %d bytes", id, minPepper)
 		}
 	}
-	return &Hasher{cfg: cfg, slots: make(chan struct{}, cfg.Slots)}, nil
+	return &Hasher{cfg: cfg, peppers: peppers, slots: make(chan struct{}, cfg.Slots)}, nil
 }
 
 // Hash returns the PHC string of a normalised password. Errors:
@@ -154,7 +156,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	}
 	var pepper []byte
 	if s.keyID != "" {
-		if pepper = h.pepper(s.keyID); pepper == nil {
+		if pepper = h.peppers[s.keyID]; pepper == nil {
 			return false, false, fmt.Errorf("verify password: stored hash: unknown pepper id %q", s.keyID)
 		}
 	}
@@ -168,13 +170,6 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	rehash = s.params != h.cfg.Params || s.keyID != h.cfg.PepperID ||
 		len(s.salt) != saltLen || len(s.key) != keyLen
 	return true, rehash, nil
-}
-
-func (h *Hasher) pepper(id string) []byte {
-	if id == h.cfg.PepperID {
-		return h.cfg.Pepper
-	}
-	return h.cfg.OldPeppers[id]
 }
 
 // derive computes the stored key inside a slot, so at most Slots × Memory is
@@ -239,14 +234,11 @@ func parsePHC(encoded string) (phc, error) {
 	var nums [3]uint32
 	for i, name := range []string{"m=", "t=", "p="} {
 		v, ok := strings.CutPrefix(fields[i], name)
-		n, err := strconv.ParseUint(v, 10, 32)
+		n, err := strconv.ParseUint(v, 10, []int{32, 32, 8}[i]) // p is a uint8
 		if !ok || err != nil || v[0] == '0' {
 			return s, errors.New("malformed parameters")
 		}
 		nums[i] = uint32(n)
-	}
-	if nums[2] > maxThreads {
-		return s, errors.New("parameters out of bounds")
 	}
 	s.params = HashParams{Memory: nums[0], Time: nums[1], Threads: uint8(nums[2])}
 	if !s.params.valid() {
@@ -273,13 +265,6 @@ func parsePHC(encoded string) (phc, error) {
 }
 
 func validKeyID(id string) bool {
-	if id == "" || len(id) > 32 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+	return id != "" && len(id) <= 32 && strings.Trim(id, chars) == ""
 }

@@ -217,9 +217,9 @@ func TestVerifyPepperRotation(t *testing.T) {
 	}
 }
 
-// TestPepperNotReproducible checks R-HASH-4: password, salt and parameters
+// TestHashPepperNotReproducible checks R-HASH-4: password, salt and parameters
 // alone do not give the stored key.
-func TestPepperNotReproducible(t *testing.T) {
+func TestHashPepperNotReproducible(t *testing.T) {
 	t.Parallel()
 	encoded := mustHash(t, mustHasher(t, HasherConfig{Params: cheap, AllowWeak: true, Pepper: pepper(1), PepperID: "1"}), "pw")
 	s, err := parsePHC(encoded)

@@ -25,8 +25,10 @@ type QueueConfig struct {
 	SupportContact string        // named in notices
 	// Workers is how many messages one process sends at once (default 4).
 	Workers int
-	// RetryCap caps the exponential backoff between attempts (default 10m).
-	RetryCap time.Duration
+	// RetryBase is the first backoff step (default 2s); RetryCap caps the
+	// exponential backoff between attempts (default 10m).
+	RetryBase time.Duration
+	RetryCap  time.Duration
 	// NoticeDeadline is how long a notice is retried (default 24h).
 	NoticeDeadline time.Duration
 	// PollInterval is how often an idle worker looks for jobs (default 1s).
@@ -35,6 +37,9 @@ type QueueConfig struct {
 	Pseudonym func(email string) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Housekeeping, when set, runs with the hourly clean-up (rate-limit
+	// counters); expired reset tokens are deleted by the queue itself.
+	Housekeeping func(ctx context.Context) error
 }
 
 // Timing of crash recovery: a job whose process died while sending is
@@ -78,6 +83,9 @@ func NewQueue(db *DB, cfg QueueConfig, log *slog.Logger) (*Queue, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 2 * time.Second
+	}
 	if cfg.RetryCap <= 0 {
 		cfg.RetryCap = 10 * time.Minute
 	}
@@ -103,6 +111,9 @@ func NewQueue(db *DB, cfg QueueConfig, log *slog.Logger) (*Queue, error) {
 	if err := river.AddWorkerSafely(workers, &noticeWorker{q: q}); err != nil {
 		return nil, fmt.Errorf("new queue: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &housekeepingWorker{q: q}); err != nil {
+		return nil, fmt.Errorf("new queue: %w", err)
+	}
 	rcfg := &river.Config{
 		Workers:              workers,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -116,6 +127,10 @@ func NewQueue(db *DB, cfg QueueConfig, log *slog.Logger) (*Queue, error) {
 		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
 		MaxAttempts:                 1000, // deadlines, not counts, end retries (see the workers)
 		Logger:                      log.With("component", "queue"),
+		// The leader alone runs periodic jobs, so replicas do not repeat them.
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return housekeepingArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
 	}
 	client, err := river.NewClient(riverDriver(db), rcfg)
 	if err != nil {

@@ -40,12 +40,12 @@ type noticeArgs struct {
 
 func (noticeArgs) Kind() string { return "password_notice" }
 
-// backoff is the wait before attempt n+1 after n failed attempts: 2 s
-// doubling per attempt, capped, with jitter over its upper half so replicas
+// backoff is the wait before attempt n+1 after n failed attempts: base (2 s
+// by default) doubling per attempt, capped, with jitter over its upper half so replicas
 // that failed together do not retry together. The first retry comes within
 // 2–4 s (well inside the 5 s the delivery contract promises).
-func backoff(attempt int, limit time.Duration) time.Duration {
-	d := 2 * time.Second
+func backoff(attempt int, base, limit time.Duration) time.Duration {
+	d := base
 	for i := 1; i < attempt && d < limit; i++ {
 		d *= 2
 	}
@@ -59,7 +59,7 @@ type resetWorker struct {
 }
 
 func (w *resetWorker) NextRetry(job *river.Job[resetArgs]) time.Time {
-	return w.q.cfg.Now().Add(backoff(job.Attempt, w.q.cfg.RetryCap))
+	return time.Now().Add(backoff(job.Attempt, w.q.cfg.RetryBase, w.q.cfg.RetryCap)) // River schedules in real time
 }
 
 // Work resolves the account, issues a fresh token (superseding the one of any
@@ -115,7 +115,7 @@ type noticeWorker struct {
 }
 
 func (w *noticeWorker) NextRetry(job *river.Job[noticeArgs]) time.Time {
-	return w.q.cfg.Now().Add(backoff(job.Attempt, w.q.cfg.RetryCap))
+	return time.Now().Add(backoff(job.Attempt, w.q.cfg.RetryBase, w.q.cfg.RetryCap)) // River schedules in real time
 }
 
 // Work sends the notice to the account's stored address.
@@ -159,7 +159,7 @@ func (q *Queue) deliver(ctx context.Context, msg models.Message, attempt int, re
 	case errors.As(err, &se) && se.Status == 429:
 		wait := se.RetryAfter
 		if wait <= 0 {
-			wait = backoff(attempt, q.cfg.RetryCap)
+			wait = backoff(attempt, q.cfg.RetryBase, q.cfg.RetryCap)
 		}
 		q.logDelivery(ctx, msg, attempt, recipient, "throttled", err)
 		return river.JobSnooze(wait)

@@ -26,6 +26,9 @@ var migrations embed.FS
 // working directory.
 const DefaultSQLitePath = "data/accountpw.db"
 
+// migrationLock is the advisory lock key that serialises migrations.
+const migrationLock = 0x61636370 // "accp"
+
 // DB is an open database: GORM for the service's own tables and the
 // underlying *sql.DB, which goose and River share.
 type DB struct {
@@ -91,6 +94,19 @@ func (d *DB) Close() error { return d.SQL.Close() }
 // Migrate applies the service's versioned migrations and River's own, both
 // embedded in the binary. It is idempotent.
 func (d *DB) Migrate(ctx context.Context) error {
+	if d.Postgres {
+		// Replicas starting together must not migrate concurrently: hold a
+		// session advisory lock on a connection of its own meanwhile.
+		conn, err := d.SQL.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock)
+	}
 	dialect, dir := goose.DialectPostgres, "migrations/postgres"
 	if !d.Postgres {
 		dialect, dir = goose.DialectSQLite3, "migrations/sqlite"

@@ -41,7 +41,8 @@ var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 // PolicyConfig configures the password policy beyond models' length and
 // character rules.
 type PolicyConfig struct {
-	// MinScore is the lowest zxcvbn score (1–4) accepted; zero means 3.
+	// MinScore is the lowest zxcvbn score (1–4) accepted; zero means 3 and
+	// larger values mean 4.
 	MinScore int
 	// ContextWords are service words a password must not be built from;
 	// nil means {"accountpw"}.

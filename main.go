@@ -88,6 +88,7 @@ type Config struct {
 			Username string        `yaml:"username" env:"USERNAME"`
 			Password string        `yaml:"-" env:"PASSWORD"`
 			TLS      string        `yaml:"tls" env:"TLS"`
+			HELO     string        `yaml:"helo" env:"HELO"`
 			Timeout  time.Duration `yaml:"timeout" env:"TIMEOUT"`
 		} `yaml:"smtp" envPrefix:"SMTP_"`
 	} `yaml:"mail" envPrefix:"MAIL_"`
@@ -108,6 +109,12 @@ type Config struct {
 		OldPeppers   string        `yaml:"-" env:"OLD_PEPPERS"` // "id:secret,id:secret"
 		MinScore     int           `yaml:"min_score" env:"MIN_SCORE"`
 		ContextWords []string      `yaml:"context_words" env:"CONTEXT_WORDS"`
+		BreachCheck  struct {
+			Enabled    bool          `yaml:"enabled" env:"ENABLED"`
+			BaseURL    string        `yaml:"base_url" env:"BASE_URL"`
+			Timeout    time.Duration `yaml:"timeout" env:"TIMEOUT"`
+			FailClosed bool          `yaml:"fail_closed" env:"FAIL_CLOSED"`
+		} `yaml:"breach_check" envPrefix:"BREACH_CHECK_"`
 	} `yaml:"password" envPrefix:"PASSWORD_"`
 	Log struct {
 		Level        string `yaml:"level" env:"LEVEL"`
@@ -142,6 +149,8 @@ func defaults() Config {
 	c.Password.PepperID = "1"
 	c.Password.MinScore = 3
 	c.Password.ContextWords = []string{"accountpw"}
+	c.Password.BreachCheck.BaseURL = "https://api.pwnedpasswords.com"
+	c.Password.BreachCheck.Timeout = 2 * time.Second
 	c.Log.Level = "info"
 	return c
 }
@@ -212,6 +221,12 @@ func (c *Config) check() []error {
 	}
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		bad("ACCOUNTPW_AUTH_JWT_SECRET must have at least 32 bytes")
+	}
+	if strings.TrimSpace(c.Mail.SupportContact) == "" {
+		bad("mail.support_contact must name who to contact; notices cannot be sent without it")
+	}
+	if c.Password.MinScore < 0 || c.Password.MinScore > 4 {
+		bad("password.min_score must be 0–4, got %d", c.Password.MinScore)
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		bad("%v", err)
@@ -368,7 +383,9 @@ func (a *app) wire(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	a.passwords = services.NewPasswords(services.PasswordsDeps{
 		DB: a.db, Hasher: hasher, Queue: a.queue, Sessions: sessions, Pseudo: pseudo, Log: log,
-		Policy: services.NewPolicy(services.PolicyConfig{MinScore: cfg.Password.MinScore, ContextWords: cfg.Password.ContextWords}),
+		Policy: services.NewPolicy(services.PolicyConfig{MinScore: cfg.Password.MinScore, ContextWords: cfg.Password.ContextWords,
+			HIBP: services.HIBPConfig{Enabled: cfg.Password.BreachCheck.Enabled, BaseURL: cfg.Password.BreachCheck.BaseURL,
+				Timeout: cfg.Password.BreachCheck.Timeout, FailClosed: cfg.Password.BreachCheck.FailClosed}}),
 		Limits: &services.Limits{},
 	})
 	return nil
@@ -401,7 +418,7 @@ func newMailer(cfg Config, log *slog.Logger) (services.Mailer, error) {
 			From: m.From, FromName: m.FromName, Timeout: m.SendGrid.Timeout}), nil
 	case "smtp":
 		return services.NewSMTP(services.SMTPConfig{Host: m.SMTP.Host, Port: m.SMTP.Port, Username: m.SMTP.Username,
-			Password: m.SMTP.Password, TLS: m.SMTP.TLS, From: m.From, Timeout: m.SMTP.Timeout})
+			Password: m.SMTP.Password, TLS: m.SMTP.TLS, From: m.From, HELO: m.SMTP.HELO, Timeout: m.SMTP.Timeout})
 	}
 	return services.NewLogMailer(log, m.From), nil
 }

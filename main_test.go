@@ -236,11 +236,43 @@ func TestEndToEnd(t *testing.T) {
 	wantStatus(t, put(t, base, bearer, `{"old":"`+pw2+`","new":"`+pw3+`"}`), http.StatusNoContent)
 	sg.next(t) // the change notice
 
-	for _, canary := range []string{pw1, pw2, pw3, token, secret, key, "Walker@Example.org", "walker@example.org"} {
+	// Error paths carrying canaries in every place a client can put one.
+	const (
+		qCanary   = "canaryQueryToken0123456789abcdefghijklmnopq"
+		jwtCanary = "eyJhbGciOiJIUzI1NiJ9.canaryJWT.canarySignature"
+		tCanary   = "canaryBodyToken0123456789abcdefghijklmnopqr"
+		eCanary   = "canary.unknown@example.org"
+		pCanary   = "canary-short"
+	)
+	req, _ := http.NewRequest(http.MethodPut, base+"/api/v1/account/password?token="+qCanary, strings.NewReader(`{"new":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wantStatus(t, resp, http.StatusBadRequest)
+	wantStatus(t, put(t, base, jwtCanary, `{"old":"`+pw3+`","new":"`+pCanary+`"}`), http.StatusUnauthorized)
+	wantStatus(t, put(t, base, "", `{"token":"`+tCanary+`","new":"`+pw1+`"}`), http.StatusForbidden)
+	wantStatus(t, put(t, base, "", `{"email":"`+eCanary+`"}`), http.StatusAccepted)
+	wantStatus(t, put(t, base, bearerAfter(t, env, created.ID), `{"old":"`+pw3+`","new":"`+pCanary+`"}`), http.StatusUnprocessableEntity)
+	wantStatus(t, put(t, base, "", `{"email":"a@b.co\r\nlevel=INFO msg=forged"}`), http.StatusBadRequest)
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS must never be sent over plain HTTP")
+	}
+
+	for _, canary := range []string{pw1, pw2, pw3, token, secret, key, "Walker@Example.org", "walker@example.org",
+		qCanary, jwtCanary, "canaryJWT", tCanary, eCanary, pCanary} {
 		if strings.Contains(logs.String(), canary) {
 			t.Errorf("the log contains the secret or address %q", canary)
 		}
 	}
+}
+
+// bearerAfter mints a fresh bearer with the token command.
+func bearerAfter(t *testing.T, env map[string]string, id string) string {
+	t.Helper()
+	return strings.TrimSpace(runCmd(t, env, "", "token", "--user-id", id))
 }
 
 // TestEmbeddedDefault starts from an empty directory with no configuration

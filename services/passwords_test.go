@@ -253,3 +253,31 @@ func TestChangeUpgradesHashParameters(t *testing.T) {
 		t.Fatalf("stored %q, want the current parameters m=128,t=2,p=1", got.PasswordHash)
 	}
 }
+
+// A hash made under a retired pepper still verifies, and the change stores
+// the new hash under the current pepper.
+func TestPepperRotation(t *testing.T) {
+	db := mustPostgres(t)
+	key1 := []byte("pepper-one-0123456789abcdefghijkl")
+	key2 := []byte("pepper-two-0123456789abcdefghijkl")
+	before := newEnv(t, db, func(h *HasherConfig, _ *QueueConfig) { h.Pepper, h.PepperID = key1, "1" })
+	u := before.mustUser(t, "pep@example.org", pwA)
+	if !strings.Contains(u.PasswordHash, ",k=1$") {
+		t.Fatalf("stored %q, want the pepper id k=1", u.PasswordHash)
+	}
+	withoutOld := newEnv(t, db, func(h *HasherConfig, _ *QueueConfig) { h.Pepper, h.PepperID = key2, "2" })
+	if err := withoutOld.p.Change(context.Background(), client, models.Session{UserID: u.ID}, pwA, pwB); err == nil {
+		t.Fatal("a hash under an unknown pepper must not verify")
+	}
+	after := newEnv(t, db, func(h *HasherConfig, _ *QueueConfig) {
+		h.Pepper, h.PepperID, h.OldPeppers = key2, "2", map[string][]byte{"1": key1}
+	})
+	if err := after.p.Change(context.Background(), client, models.Session{UserID: u.ID}, pwA, pwB); err != nil {
+		t.Fatalf("change under the rotated pepper: %v", err)
+	}
+	var got models.User
+	db.Gorm.Where("id = ?", u.ID).Take(&got)
+	if !strings.Contains(got.PasswordHash, ",k=2$") {
+		t.Fatalf("stored %q, want the current pepper id k=2", got.PasswordHash)
+	}
+}

@@ -116,6 +116,20 @@ type Config struct {
 			FailClosed bool          `yaml:"fail_closed" env:"FAIL_CLOSED"`
 		} `yaml:"breach_check" envPrefix:"BREACH_CHECK_"`
 	} `yaml:"password" envPrefix:"PASSWORD_"`
+	Limits struct {
+		// Disabled turns every rate limit off: only for benchmarks and load
+		// tests on a private machine, never in production.
+		Disabled             bool          `yaml:"disabled" env:"DISABLED"`
+		ClientPerMinute      int           `yaml:"client_per_minute" env:"CLIENT_PER_MINUTE"`
+		ResetIPPerMinute     int           `yaml:"reset_per_ip_per_minute" env:"RESET_PER_IP_PER_MINUTE"`
+		ResetIPPerHour       int           `yaml:"reset_per_ip_per_hour" env:"RESET_PER_IP_PER_HOUR"`
+		ResetAddressPer15m   int           `yaml:"reset_per_address_per_15m" env:"RESET_PER_ADDRESS_PER_15M"`
+		ResetAddressPer24h   int           `yaml:"reset_per_address_per_24h" env:"RESET_PER_ADDRESS_PER_24H"`
+		TokenFailuresPer15m  int           `yaml:"token_failures_per_ip_per_15m" env:"TOKEN_FAILURES_PER_IP_PER_15M"`
+		ChangeFailuresPer15m int           `yaml:"change_failures_per_15m" env:"CHANGE_FAILURES_PER_15M"`
+		ChangeBackoff        time.Duration `yaml:"change_backoff" env:"CHANGE_BACKOFF"`
+		ChangeBackoffMax     time.Duration `yaml:"change_backoff_max" env:"CHANGE_BACKOFF_MAX"`
+	} `yaml:"limits" envPrefix:"LIMITS_"`
 	Log struct {
 		Level        string `yaml:"level" env:"LEVEL"`
 		PseudonymKey string `yaml:"-" env:"PSEUDONYM_KEY"`
@@ -151,6 +165,12 @@ func defaults() Config {
 	c.Password.ContextWords = []string{"accountpw"}
 	c.Password.BreachCheck.BaseURL = "https://api.pwnedpasswords.com"
 	c.Password.BreachCheck.Timeout = 2 * time.Second
+	c.Limits.ClientPerMinute = 120
+	c.Limits.ResetIPPerMinute, c.Limits.ResetIPPerHour = 10, 50
+	c.Limits.ResetAddressPer15m, c.Limits.ResetAddressPer24h = 3, 10
+	c.Limits.TokenFailuresPer15m = 10
+	c.Limits.ChangeFailuresPer15m = 10
+	c.Limits.ChangeBackoff, c.Limits.ChangeBackoffMax = time.Minute, 15*time.Minute
 	c.Log.Level = "info"
 	return c
 }
@@ -224,6 +244,20 @@ func (c *Config) check() []error {
 	}
 	if strings.TrimSpace(c.Mail.SupportContact) == "" {
 		bad("mail.support_contact must name who to contact; notices cannot be sent without it")
+	}
+	for name, n := range map[string]int{"client_per_minute": c.Limits.ClientPerMinute,
+		"reset_per_ip_per_minute": c.Limits.ResetIPPerMinute, "reset_per_ip_per_hour": c.Limits.ResetIPPerHour,
+		"reset_per_address_per_15m": c.Limits.ResetAddressPer15m, "reset_per_address_per_24h": c.Limits.ResetAddressPer24h,
+		"token_failures_per_ip_per_15m": c.Limits.TokenFailuresPer15m, "change_failures_per_15m": c.Limits.ChangeFailuresPer15m} {
+		if n < 1 {
+			bad("limits.%s must be at least 1, got %d", name, n)
+		}
+	}
+	if c.Limits.ChangeFailuresPer15m > 99 {
+		bad("limits.change_failures_per_15m must stay below 100 (NIST SP 800-63B-4 §3.2.2)")
+	}
+	if c.Limits.ChangeBackoff <= 0 || c.Limits.ChangeBackoffMax < c.Limits.ChangeBackoff {
+		bad("limits.change_backoff must be positive and at most limits.change_backoff_max")
 	}
 	if c.Password.MinScore < 0 || c.Password.MinScore > 4 {
 		bad("password.min_score must be 0–4, got %d", c.Password.MinScore)
@@ -327,6 +361,7 @@ type app struct {
 	db        *services.DB
 	queue     *services.Queue
 	passwords *services.Passwords
+	limits    *services.Limits
 	secret    []byte
 }
 
@@ -367,8 +402,10 @@ func (a *app) wire(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	pseudo := services.NewPseudonymizer(pseudoKey)
+	a.limits = services.NewLimits(a.db, limitsConfig(cfg), time.Now)
 	a.queue, err = services.NewQueue(a.db, services.QueueConfig{
-		Mailer: mailer, ResetURL: cfg.Reset.URL, TokenTTL: cfg.Reset.TokenTTL,
+		Housekeeping: func(ctx context.Context) error { _, err := a.limits.Cleanup(ctx); return err },
+		Mailer:       mailer, ResetURL: cfg.Reset.URL, TokenTTL: cfg.Reset.TokenTTL,
 		SupportContact: cfg.Mail.SupportContact, Workers: cfg.Mail.Workers, RetryCap: cfg.Mail.RetryCap,
 		Pseudonym: pseudo.Email,
 	}, log)
@@ -386,9 +423,26 @@ func (a *app) wire(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Policy: services.NewPolicy(services.PolicyConfig{MinScore: cfg.Password.MinScore, ContextWords: cfg.Password.ContextWords,
 			HIBP: services.HIBPConfig{Enabled: cfg.Password.BreachCheck.Enabled, BaseURL: cfg.Password.BreachCheck.BaseURL,
 				Timeout: cfg.Password.BreachCheck.Timeout, FailClosed: cfg.Password.BreachCheck.FailClosed}}),
-		Limits: &services.Limits{},
+		Limits: a.limits,
 	})
 	return nil
+}
+
+// limitsConfig maps the configuration onto the limiter's windows.
+func limitsConfig(cfg Config) services.LimitsConfig {
+	l := cfg.Limits
+	r := func(n int, per time.Duration) services.Rate { return services.Rate{Max: n, Per: per} }
+	return services.LimitsConfig{
+		Disabled:         l.Disabled,
+		Client:           r(l.ClientPerMinute, time.Minute),
+		ResetClient:      r(l.ResetIPPerMinute, time.Minute),
+		ResetClientLong:  r(l.ResetIPPerHour, time.Hour),
+		ResetAddress:     r(l.ResetAddressPer15m, 15*time.Minute),
+		ResetAddressLong: r(l.ResetAddressPer24h, 24*time.Hour),
+		TokenFailures:    r(l.TokenFailuresPer15m, 15*time.Minute),
+		ChangeFailures:   r(l.ChangeFailuresPer15m, 15*time.Minute),
+		ChangeBackoff:    l.ChangeBackoff, ChangeBackoffMax: l.ChangeBackoffMax,
+	}
 }
 
 func hasherConfig(cfg Config) services.HasherConfig {

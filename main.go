@@ -27,6 +27,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +40,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// processWide is set by main: run may then change process-wide settings
+// (the Go memory limit) that tests calling run must not inherit.
+var processWide bool
+
 func main() {
+	processWide = true
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
@@ -259,8 +266,8 @@ func (c *Config) check() []error {
 	if c.Limits.ChangeBackoff <= 0 || c.Limits.ChangeBackoffMax < c.Limits.ChangeBackoff {
 		bad("limits.change_backoff must be positive and at most limits.change_backoff_max")
 	}
-	if c.Password.MinScore < 0 || c.Password.MinScore > 4 {
-		bad("password.min_score must be 0–4, got %d", c.Password.MinScore)
+	if c.Password.MinScore < 1 || c.Password.MinScore > 4 {
+		bad("password.min_score must be 1–4, got %d", c.Password.MinScore)
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		bad("%v", err)
@@ -421,6 +428,7 @@ func (a *app) wire(ctx context.Context, cfg Config, log *slog.Logger) error {
 	a.passwords = services.NewPasswords(services.PasswordsDeps{
 		DB: a.db, Hasher: hasher, Queue: a.queue, Sessions: sessions, Pseudo: pseudo, Log: log,
 		Policy: services.NewPolicy(services.PolicyConfig{MinScore: cfg.Password.MinScore, ContextWords: cfg.Password.ContextWords,
+			Slots: cfg.Password.HashSlots, Wait: cfg.Password.HashWait,
 			HIBP: services.HIBPConfig{Enabled: cfg.Password.BreachCheck.Enabled, BaseURL: cfg.Password.BreachCheck.BaseURL,
 				Timeout: cfg.Password.BreachCheck.Timeout, FailClosed: cfg.Password.BreachCheck.FailClosed}}),
 		Limits: a.limits,
@@ -529,6 +537,16 @@ func fileSecret(path string) ([]byte, error) {
 // ---------------------------------------------------------------- serve
 
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if processWide && os.Getenv("GOMEMLIMIT") == "" {
+		// argon2id allocates its whole matrix per hash; without a limit the
+		// garbage collector lets freed matrices pile up to twice the live
+		// heap. The soft limit keeps the process near its hashing budget.
+		slots := cfg.Password.HashSlots
+		if slots <= 0 {
+			slots = runtime.GOMAXPROCS(0)
+		}
+		debug.SetMemoryLimit(int64(slots)*int64(cfg.Password.Memory)<<10 + 48<<20)
+	}
 	a, err := open(ctx, cfg, log, cfg.Database.Migrate)
 	if err != nil {
 		return err

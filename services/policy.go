@@ -3,9 +3,11 @@ package services
 import (
 	"cmp"
 	"context"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,13 +51,21 @@ type PolicyConfig struct {
 	ContextWords []string
 	// HIBP configures the optional Pwned Passwords check.
 	HIBP HIBPConfig
+	// Slots bounds concurrent strength estimates (zero: GOMAXPROCS) and Wait
+	// is how long a caller waits for one (zero: 200ms) before
+	// models.ErrHashBusy. zxcvbn allocates up to ~17 MB and ~100 ms of CPU
+	// on a 100-character password, so unbounded it would let a burst of
+	// requests exhaust memory before any argon2 slot is even asked for.
+	Slots int
+	Wait  time.Duration
 }
 
 // Policy decides whether a new password is acceptable for an account. It is
 // safe for concurrent use.
 type Policy struct {
-	cfg  PolicyConfig
-	hibp *hibp // nil when the breach check is off
+	cfg   PolicyConfig
+	hibp  *hibp // nil when the breach check is off
+	slots chan struct{}
 }
 
 // NewPolicy fills in cfg's defaults and returns a Policy.
@@ -67,7 +77,13 @@ func NewPolicy(cfg PolicyConfig) *Policy {
 	if cfg.ContextWords == nil {
 		cfg.ContextWords = []string{"accountpw"}
 	}
-	p := &Policy{cfg: cfg}
+	if cfg.Slots <= 0 {
+		cfg.Slots = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 200 * time.Millisecond
+	}
+	p := &Policy{cfg: cfg, slots: make(chan struct{}, cfg.Slots)}
 	if cfg.HIBP.Enabled {
 		p.hibp = newHIBP(cfg.HIBP)
 	}
@@ -103,13 +119,33 @@ func (p *Policy) Check(ctx context.Context, normalized, email string) error {
 	if builtFrom(lower, cut) {
 		return models.ErrPasswordContext
 	}
-	if s := zxcvbn.PasswordStrength(prefix(normalized, strengthRunes), inputs); s.Score < p.cfg.MinScore {
+	score, err := p.strength(ctx, normalized, inputs)
+	if err != nil {
+		return err
+	}
+	if score < p.cfg.MinScore {
 		return models.ErrPasswordPredictable
 	}
 	if p.hibp != nil {
 		return p.hibp.check(ctx, normalized)
 	}
 	return nil
+}
+
+// strength runs zxcvbn on the first strengthRunes of the password inside a
+// bounded slot. Errors: models.ErrHashBusy, ctx's error.
+func (p *Policy) strength(ctx context.Context, pw string, inputs []string) (int, error) {
+	t := time.NewTimer(p.cfg.Wait)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+	case <-t.C:
+		return 0, models.ErrHashBusy
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	return zxcvbn.PasswordStrength(prefix(pw, strengthRunes), inputs).Score, nil
 }
 
 // contextWords returns the lower-cased words a password is checked against:

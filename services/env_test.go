@@ -113,7 +113,8 @@ func newEnv(t *testing.T, db *DB, opts ...envOption) *testEnv {
 		t.Fatal(err)
 	}
 	e.p = NewPasswords(PasswordsDeps{DB: db, Hasher: e.hasher, Policy: NewPolicy(PolicyConfig{}), Queue: e.q,
-		Limits: &Limits{}, Sessions: sessions, Pseudo: NewPseudonymizer([]byte("k")), Log: log, Now: e.clock.Now})
+		Limits: NewLimits(db, generousLimits, e.clock.Now), Sessions: sessions, Pseudo: NewPseudonymizer([]byte("k")),
+		Log: log, Now: e.clock.Now})
 	events, cancel := e.q.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobCancelled,
 		river.EventKindJobFailed, river.EventKindJobSnoozed)
 	e.events = events

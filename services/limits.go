@@ -1,35 +1,310 @@
 package services
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
 
-// Limits holds the rate limits. This is the seam; the shared, database-backed
-// counters come with the abuse-resistance work.
-type Limits struct{}
+	"github.com/accountpw/accountpw/models"
+)
 
-// Admit applies the coarse per-client ceiling.
-func (l *Limits) Admit(ctx context.Context, ip string) error { return nil }
-
-// ResetRequestByClient limits {"email"} requests per client (429).
-func (l *Limits) ResetRequestByClient(ctx context.Context, ip string) error { return nil }
-
-// ResetRequestByAddress counts a request for an address; false means over
-// quota (answer 202 all the same, send nothing).
-func (l *Limits) ResetRequestByAddress(ctx context.Context, key string) (bool, error) {
-	return true, nil
+// Rate allows Max events per fixed window of length Per (whole seconds).
+type Rate struct {
+	Max int
+	Per time.Duration
 }
 
-// TokenGuessing refuses a client with too many failed tokens (429).
-func (l *Limits) TokenGuessing(ctx context.Context, ip string) error { return nil }
+// LimitsConfig sets the rate limits (R-RATE-9). A zero field takes the
+// default given with it.
+type LimitsConfig struct {
+	// Disabled turns every limit off; only for load and timing tests (R-ENUM-2).
+	Disabled bool
+	// Client caps every request to the resource per client IP (Admit, 429).
+	// Default 120 per minute.
+	Client Rate
+	// ResetClient and ResetClientLong cap {"email"} requests per client IP
+	// (429). Defaults 10 per minute and 50 per hour.
+	ResetClient, ResetClientLong Rate
+	// ResetAddress and ResetAddressLong cap reset emails per submitted
+	// address, known or not; over quota the request still gets its 202 and
+	// queues nothing. Defaults 3 per 15 minutes and 10 per 24 hours.
+	ResetAddress, ResetAddressLong Rate
+	// TokenFailures caps failed reset tokens per client IP: Max failures get
+	// their 403, every later attempt a 429 until the window ends. Default 10
+	// per 15 minutes.
+	TokenFailures Rate
+	// ChangeFailures is how many wrong old passwords an account may collect
+	// per Per before back-off. Default 10 per 15 minutes.
+	ChangeFailures Rate
+	// ChangeBackoff and ChangeBackoffMax: from the Max-th failure on, the
+	// account waits ChangeBackoff·2^(failures−Max) after its latest failure,
+	// never more than ChangeBackoffMax. Defaults 1 minute and 15 minutes.
+	ChangeBackoff, ChangeBackoffMax time.Duration
+}
 
-// TokenFailed counts a failed token; it returns models.RateLimited when this
-// failure crosses the limit.
-func (l *Limits) TokenFailed(ctx context.Context, ip string) error { return nil }
+func (c LimitsConfig) withDefaults() LimitsConfig {
+	rate := func(r *Rate, n int, per time.Duration) {
+		if r.Max <= 0 {
+			r.Max = n
+		}
+		if r.Per <= 0 {
+			r.Per = per
+		}
+		r.Per = max(r.Per.Truncate(time.Second), time.Second)
+	}
+	rate(&c.Client, 120, time.Minute)
+	rate(&c.ResetClient, 10, time.Minute)
+	rate(&c.ResetClientLong, 50, time.Hour)
+	rate(&c.ResetAddress, 3, 15*time.Minute)
+	rate(&c.ResetAddressLong, 10, 24*time.Hour)
+	rate(&c.TokenFailures, 10, 15*time.Minute)
+	rate(&c.ChangeFailures, 10, 15*time.Minute)
+	if c.ChangeBackoff <= 0 {
+		c.ChangeBackoff = time.Minute
+	}
+	if c.ChangeBackoffMax <= 0 {
+		c.ChangeBackoffMax = 15 * time.Minute
+	}
+	return c
+}
 
-// ChangeAllowed refuses an account inside its wrong-old-password back-off.
-func (l *Limits) ChangeAllowed(ctx context.Context, userID string) error { return nil }
+// Limits holds the rate limits, counted in the database so that every
+// replica shares them. Windows are fixed and aligned to their size on the
+// Unix clock (minutes, quarter hours, hours, UTC days), so a client can spend
+// up to twice a limit across a window boundary; each is one atomic upsert.
+// A request refused by a shorter window does not count in the longer one.
+//
+// Nothing here locks an account (R-LOCK-1): per-IP limits bind only that IP;
+// the per-address quota only stops emails, silently, for known and unknown
+// addresses alike (R-ENUM-3), and someone who spends it can delay a victim's
+// reset email by at most one window; the change back-off is bounded and
+// leaves the reset flow open (R-LOCK-2): with the defaults an account takes
+// ten wrong old passwords, then waits 1, 2, 4, 8 and 15 minutes between
+// single tries, at most 28 failures in any hour (NIST allows 100). Requesting
+// a reset clears no counter (R-RATE-8). Token guesses are checked before and
+// counted after the lookup, so guesses in flight together from one IP can
+// overshoot by their number; each is still counted. The zero Limits allows
+// everything.
+type Limits struct {
+	db  *DB
+	cfg LimitsConfig
+	now func() time.Time
+}
 
-// ChangeFailed counts a wrong old password.
-func (l *Limits) ChangeFailed(ctx context.Context, userID string) error { return nil }
+// NewLimits returns limits counted in db under cfg, with the clock now
+// (default time.Now).
+func NewLimits(db *DB, cfg LimitsConfig, now func() time.Time) *Limits {
+	if cfg.Disabled {
+		return &Limits{}
+	}
+	clock := now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Limits{db: db, cfg: cfg.withDefaults(), now: func() time.Time { return clock().UTC() }}
+}
 
-// ChangeSucceeded clears the account's failure count.
-func (l *Limits) ChangeSucceeded(ctx context.Context, userID string) error { return nil }
+func (l *Limits) off() bool { return l == nil || l.db == nil }
+
+// hit counts one event in the current window of r for bucket and returns how
+// long until that window ends if the count is now over r.Max, else zero.
+func (l *Limits) hit(ctx context.Context, name, subject string, r Rate) (time.Duration, error) {
+	now := l.now()
+	bucket, start, end := window(name, subject, r, now)
+	var hits int64
+	err := l.db.Gorm.WithContext(ctx).Raw(`INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits)
+		VALUES (?, ?, ?, 1)
+		ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counters.hits + 1
+		RETURNING hits`, bucket, start, end.Unix()).Scan(&hits).Error
+	if err != nil {
+		return 0, fmt.Errorf("rate limit %s: %w", name, err)
+	}
+	if hits > int64(r.Max) {
+		return end.Sub(now), nil
+	}
+	return 0, nil
+}
+
+// window returns the bucket key and the bounds of the window of r holding now.
+func window(name, subject string, r Rate, now time.Time) (bucket string, start int64, end time.Time) {
+	size := int64(r.Per / time.Second)
+	start = now.Unix() - now.Unix()%size
+	return fmt.Sprintf("%s/%d:%s", name, size, subject), start, time.Unix(start+size, 0).UTC()
+}
+
+// limited counts an event in each rate in turn and stops at the first one
+// over quota, returning how long until its window resets.
+func (l *Limits) limited(ctx context.Context, name, subject string, rates ...Rate) (time.Duration, error) {
+	for _, r := range rates {
+		if retry, err := l.hit(ctx, name, subject, r); err != nil || retry > 0 {
+			return retry, err
+		}
+	}
+	return 0, nil
+}
+
+// Admit applies the coarse per-client ceiling on every request of the
+// resource. Errors: models.RateLimited, a wrapped database error.
+func (l *Limits) Admit(ctx context.Context, ip string) error {
+	if l.off() {
+		return nil
+	}
+	return rateLimited(l.limited(ctx, "ip", ip, l.cfg.Client))
+}
+
+// ResetRequestByClient limits {"email"} requests per client IP. Errors:
+// models.RateLimited, a wrapped database error.
+func (l *Limits) ResetRequestByClient(ctx context.Context, ip string) error {
+	if l.off() {
+		return nil
+	}
+	return rateLimited(l.limited(ctx, "reset_ip", ip, l.cfg.ResetClient, l.cfg.ResetClientLong))
+}
+
+// ResetRequestByAddress counts a request for an address key, known or not;
+// false means over quota (answer 202 all the same, send nothing). The bucket
+// holds a hash of the key, never the address. Errors: a wrapped database error.
+func (l *Limits) ResetRequestByAddress(ctx context.Context, key string) (bool, error) {
+	if l.off() {
+		return true, nil
+	}
+	sum := sha256.Sum256([]byte("addr:" + key))
+	retry, err := l.limited(ctx, "reset_addr", hex.EncodeToString(sum[:]), l.cfg.ResetAddress, l.cfg.ResetAddressLong)
+	return err == nil && retry == 0, err
+}
+
+func rateLimited(retry time.Duration, err error) error {
+	if err != nil || retry <= 0 {
+		return err
+	}
+	return models.RateLimited(retry)
+}
+
+// TokenGuessing refuses a client IP that already has TokenFailures.Max failed
+// tokens in the current window; it runs before any token lookup, so the
+// attempt after the last allowed failure is refused. It counts nothing.
+// Errors: models.RateLimited, a wrapped database error.
+func (l *Limits) TokenGuessing(ctx context.Context, ip string) error {
+	if l.off() {
+		return nil
+	}
+	now := l.now()
+	bucket, start, end := window("token_fail", ip, l.cfg.TokenFailures, now)
+	var hits int64
+	err := l.db.Gorm.WithContext(ctx).Raw(`SELECT hits FROM rate_limit_counters WHERE bucket = ? AND window_start = ?`,
+		bucket, start).Scan(&hits).Error
+	if err != nil {
+		return fmt.Errorf("rate limit token_fail: %w", err)
+	}
+	if hits >= int64(l.cfg.TokenFailures.Max) {
+		return models.RateLimited(end.Sub(now))
+	}
+	return nil
+}
+
+// TokenFailed counts a failed token for the client IP. It returns
+// models.RateLimited only for a failure beyond the limit, which concurrent
+// attempts that all passed TokenGuessing can reach. Errors: models.RateLimited,
+// a wrapped database error.
+func (l *Limits) TokenFailed(ctx context.Context, ip string) error {
+	if l.off() {
+		return nil
+	}
+	return rateLimited(l.hit(ctx, "token_fail", ip, l.cfg.TokenFailures))
+}
+
+// ChangeAllowed refuses an account inside its wrong-old-password back-off,
+// whatever the old password it brings this time. Errors: models.RateLimited,
+// a wrapped database error.
+func (l *Limits) ChangeAllowed(ctx context.Context, userID string) error {
+	if l.off() {
+		return nil
+	}
+	var st struct{ Failures, LastFailureAt int64 }
+	err := l.db.Gorm.WithContext(ctx).Raw(`SELECT failures, last_failure_at FROM change_failures WHERE user_id = ?`,
+		userID).Scan(&st).Error
+	if err != nil {
+		return fmt.Errorf("rate limit change: %w", err)
+	}
+	if st.Failures < int64(l.cfg.ChangeFailures.Max) {
+		return nil
+	}
+	now, until := l.now(), time.Unix(st.LastFailureAt, 0).Add(l.backoff(st.Failures))
+	if now.Before(until) {
+		return models.RateLimited(until.Sub(now))
+	}
+	return nil
+}
+
+// backoff is the wait after the latest of n failures, n ≥ ChangeFailures.Max:
+// ChangeBackoff·2^(n−Max), capped at ChangeBackoffMax.
+func (l *Limits) backoff(n int64) time.Duration {
+	d := l.cfg.ChangeBackoff
+	for i := int64(l.cfg.ChangeFailures.Max); i < n && d < l.cfg.ChangeBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, l.cfg.ChangeBackoffMax)
+}
+
+// ChangeFailed counts a wrong old password for the account, in one atomic
+// upsert. The count starts over when the account has had no failure for a
+// whole ChangeFailures.Per, and, below the limit, also when the first
+// failure is that old: below the limit it is Max per window, and once in
+// back-off it lasts until a quiet window has passed. Errors: a wrapped
+// database error.
+func (l *Limits) ChangeFailed(ctx context.Context, userID string) error {
+	if l.off() {
+		return nil
+	}
+	now := l.now().Unix()
+	old := now - int64(l.cfg.ChangeFailures.Per/time.Second)
+	restart := `(change_failures.last_failure_at <= @old OR
+		(change_failures.failures < @max AND change_failures.first_failure_at <= @old))`
+	err := l.db.Gorm.WithContext(ctx).Exec(`INSERT INTO change_failures (user_id, failures, first_failure_at, last_failure_at)
+		VALUES (@user, 1, @now, @now)
+		ON CONFLICT (user_id) DO UPDATE SET
+			failures = CASE WHEN `+restart+` THEN 1 ELSE change_failures.failures + 1 END,
+			first_failure_at = CASE WHEN `+restart+` THEN @now ELSE change_failures.first_failure_at END,
+			last_failure_at = @now`,
+		map[string]any{"user": userID, "now": now, "old": old, "max": l.cfg.ChangeFailures.Max}).Error
+	if err != nil {
+		return fmt.Errorf("rate limit change: %w", err)
+	}
+	return nil
+}
+
+// ChangeSucceeded clears the account's failure count. Errors: a wrapped
+// database error.
+func (l *Limits) ChangeSucceeded(ctx context.Context, userID string) error {
+	if l.off() {
+		return nil
+	}
+	if err := l.db.Gorm.WithContext(ctx).Exec(`DELETE FROM change_failures WHERE user_id = ?`, userID).Error; err != nil {
+		return fmt.Errorf("rate limit change: %w", err)
+	}
+	return nil
+}
+
+// Cleanup deletes counters whose window ended more than 24 hours ago and
+// change back-off state that no longer affects anything, returning how many
+// rows went. Errors: a wrapped database error.
+func (l *Limits) Cleanup(ctx context.Context) (int64, error) {
+	if l.off() {
+		return 0, nil
+	}
+	now := l.now()
+	g := l.db.Gorm.WithContext(ctx)
+	res := g.Exec(`DELETE FROM rate_limit_counters WHERE window_end < ?`, now.Add(-24*time.Hour).Unix())
+	if res.Error != nil {
+		return 0, fmt.Errorf("rate limit cleanup: %w", res.Error)
+	}
+	n := res.RowsAffected
+	stale := now.Add(-max(l.cfg.ChangeFailures.Per, l.cfg.ChangeBackoffMax)).Unix()
+	res = g.Exec(`DELETE FROM change_failures WHERE last_failure_at < ?`, stale)
+	if res.Error != nil {
+		return n, fmt.Errorf("rate limit cleanup: %w", res.Error)
+	}
+	return n + res.RowsAffected, nil
+}

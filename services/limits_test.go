@@ -1,0 +1,458 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/accountpw/accountpw/models"
+)
+
+// generousLimits keeps the limits out of the way of tests about something
+// else, while every counter still runs against the database.
+var generousLimits = LimitsConfig{
+	Client: Rate{Max: 1 << 30}, ResetClient: Rate{Max: 1 << 30}, ResetClientLong: Rate{Max: 1 << 30},
+	ResetAddress: Rate{Max: 1 << 30}, ResetAddressLong: Rate{Max: 1 << 30},
+	TokenFailures: Rate{Max: 1 << 30}, ChangeFailures: Rate{Max: 1 << 30},
+}
+
+// limitsEpoch is a UTC midnight, so it starts a window of every default size.
+var limitsEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func mustLimits(t *testing.T, db *DB, cfg LimitsConfig) (*Limits, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{t: limitsEpoch}
+	return NewLimits(db, cfg, clock.Now), clock
+}
+
+// mustRateLimited returns the Retry-After of a rate-limited error and fails
+// the test for anything else.
+func mustRateLimited(t *testing.T, err error) time.Duration {
+	t.Helper()
+	var e *models.Error
+	if !errors.As(err, &e) || e.Kind != models.KindRateLimited {
+		t.Fatalf("got %v, want a rate-limited error", err)
+	}
+	if e.RetryAfter <= 0 {
+		t.Fatalf("Retry-After is %v, want positive", e.RetryAfter)
+	}
+	return e.RetryAfter
+}
+
+func countRows(t *testing.T, db *DB, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Gorm.Raw("SELECT COUNT(*) FROM " + table).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestLimitsDefaults(t *testing.T) {
+	got := LimitsConfig{ResetClient: Rate{Max: 7}, TokenFailures: Rate{Per: 1500 * time.Millisecond}}.withDefaults()
+	want := LimitsConfig{
+		Client:           Rate{120, time.Minute},
+		ResetClient:      Rate{7, time.Minute},
+		ResetClientLong:  Rate{50, time.Hour},
+		ResetAddress:     Rate{3, 15 * time.Minute},
+		ResetAddressLong: Rate{10, 24 * time.Hour},
+		TokenFailures:    Rate{10, time.Second},
+		ChangeFailures:   Rate{10, 15 * time.Minute},
+		ChangeBackoff:    time.Minute, ChangeBackoffMax: 15 * time.Minute,
+	}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestLimitsOff(t *testing.T) {
+	db := mustSQLite(t)
+	ctx := context.Background()
+	for name, l := range map[string]*Limits{"zero value": {}, "nil": nil, "disabled": NewLimits(db, LimitsConfig{Disabled: true}, nil)} {
+		for range 200 {
+			ok, err := l.ResetRequestByAddress(ctx, "a@example.org")
+			errs := errors.Join(err, l.Admit(ctx, "ip"), l.ResetRequestByClient(ctx, "ip"), l.TokenGuessing(ctx, "ip"),
+				l.TokenFailed(ctx, "ip"), l.ChangeAllowed(ctx, "u"), l.ChangeFailed(ctx, "u"), l.ChangeSucceeded(ctx, "u"))
+			if !ok || errs != nil {
+				t.Fatalf("%s: got %v, %v; want everything allowed", name, ok, errs)
+			}
+		}
+		if n, err := l.Cleanup(ctx); n != 0 || err != nil {
+			t.Fatalf("%s: cleanup got %d, %v", name, n, err)
+		}
+	}
+	if n := countRows(t, db, "rate_limit_counters") + countRows(t, db, "change_failures"); n != 0 {
+		t.Fatalf("disabled limits stored %d rows", n)
+	}
+}
+
+func TestLimitsPerClient(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		for _, row := range []struct {
+			name    string
+			attempt func(l *Limits, ip string) error
+			max     int
+			per     time.Duration
+		}{
+			{"every request", func(l *Limits, ip string) error { return l.Admit(ctx, ip) }, 120, time.Minute},
+			{"reset requests", func(l *Limits, ip string) error { return l.ResetRequestByClient(ctx, ip) }, 10, time.Minute},
+			{"failed tokens", func(l *Limits, ip string) error {
+				if err := l.TokenGuessing(ctx, ip); err != nil {
+					return err
+				}
+				if err := l.TokenFailed(ctx, ip); err != nil {
+					t.Fatalf("a counted failure within the limit: %v", err)
+				}
+				return nil
+			}, 10, 15 * time.Minute},
+		} {
+			t.Run(row.name, func(t *testing.T) {
+				l, clock := mustLimits(t, db, LimitsConfig{})
+				clock.Advance(30 * time.Second) // mid-window
+				ip := "192.0.2." + row.name
+				for i := range row.max {
+					if err := row.attempt(l, ip); err != nil {
+						t.Fatalf("attempt %d: %v", i+1, err)
+					}
+				}
+				retry := mustRateLimited(t, row.attempt(l, ip))
+				if want := row.per - 30*time.Second; retry != want {
+					t.Fatalf("Retry-After %v, want %v (the end of the window)", retry, want)
+				}
+				if err := row.attempt(l, "198.51.100."+row.name); err != nil {
+					t.Fatalf("another IP: %v", err)
+				}
+				clock.Advance(retry - time.Second)
+				if got := mustRateLimited(t, row.attempt(l, ip)); got != time.Second {
+					t.Fatalf("a second before the reset: Retry-After %v, want 1s", got)
+				}
+				clock.Advance(time.Second)
+				if err := row.attempt(l, ip); err != nil {
+					t.Fatalf("after the window: %v", err)
+				}
+			})
+		}
+	})
+}
+
+func TestLimitsResetRequestsPerHour(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, clock := mustLimits(t, db, LimitsConfig{})
+		for minute := range 5 {
+			for i := range 10 {
+				if err := l.ResetRequestByClient(ctx, "ip"); err != nil {
+					t.Fatalf("minute %d, request %d: %v", minute, i+1, err)
+				}
+			}
+			// Requests refused by the minute window do not count in the hour.
+			for range 5 {
+				mustRateLimited(t, l.ResetRequestByClient(ctx, "ip"))
+			}
+			clock.Advance(time.Minute)
+		}
+		if retry := mustRateLimited(t, l.ResetRequestByClient(ctx, "ip")); retry != 55*time.Minute {
+			t.Fatalf("51st in the hour: Retry-After %v, want 55m (the end of the hour)", retry)
+		}
+		clock.Advance(55 * time.Minute)
+		if err := l.ResetRequestByClient(ctx, "ip"); err != nil {
+			t.Fatalf("next hour: %v", err)
+		}
+	})
+}
+
+func TestLimitsResetRequestsPerAddress(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, clock := mustLimits(t, db, LimitsConfig{})
+		variants := []string{"Mike@Example.org", "MIKE@example.ORG", "mike@example.org"}
+		request := func(i int) bool {
+			t.Helper()
+			ok, err := l.ResetRequestByAddress(ctx, models.EmailKey(variants[i%len(variants)]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		// Three per quarter hour, case variants sharing the quota, until ten in the day.
+		sent := 0
+		for quarter := range 4 {
+			for i := range 4 {
+				want := i < 3 && sent < 10
+				if got := request(i); got != want {
+					t.Fatalf("quarter %d, request %d (%d sent): got %v, want %v", quarter, i+1, sent, got, want)
+				}
+				if want {
+					sent++
+				}
+			}
+			if ok, err := l.ResetRequestByAddress(ctx, models.EmailKey("other@example.org")); !ok || err != nil {
+				t.Fatalf("another address: got %v, %v", ok, err)
+			}
+			clock.Advance(15 * time.Minute)
+		}
+		if sent != 10 || request(0) {
+			t.Fatalf("%d sent, then one more allowed; want 10 and no more today", sent)
+		}
+		clock.Advance(23 * time.Hour)
+		if !request(0) {
+			t.Fatal("the next day is refused")
+		}
+
+		var buckets []string
+		if err := db.Gorm.Raw("SELECT bucket FROM rate_limit_counters").Scan(&buckets).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range buckets {
+			if strings.Contains(strings.ToLower(b), "mike") || strings.Contains(b, "@") || strings.Contains(b, "example") {
+				t.Fatalf("bucket %q holds an address", b)
+			}
+		}
+		if len(buckets) == 0 {
+			t.Fatal("no buckets stored")
+		}
+	})
+}
+
+func TestLimitsChangeBackoff(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, clock := mustLimits(t, db, LimitsConfig{})
+		fail := func(user string, n int) {
+			t.Helper()
+			for i := range n {
+				if err := l.ChangeAllowed(ctx, user); err != nil {
+					t.Fatalf("failure %d of %s: refused: %v", i+1, user, err)
+				}
+				if err := l.ChangeFailed(ctx, user); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fail("u1", 10)
+		if err := l.ChangeAllowed(ctx, "u2"); err != nil {
+			t.Fatalf("another account: %v", err)
+		}
+		// Each failure after the tenth doubles the wait, up to the cap.
+		for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute} {
+			if got := mustRateLimited(t, l.ChangeAllowed(ctx, "u1")); got != want {
+				t.Fatalf("Retry-After %v, want %v", got, want)
+			}
+			clock.Advance(want - time.Second)
+			mustRateLimited(t, l.ChangeAllowed(ctx, "u1"))
+			clock.Advance(time.Second)
+			fail("u1", 1)
+		}
+		// That failure came after a quiet quarter hour: the count started over.
+		fail("u1", 9)
+		if got := mustRateLimited(t, l.ChangeAllowed(ctx, "u1")); got != time.Minute {
+			t.Fatalf("after a fresh ten: Retry-After %v, want 1m", got)
+		}
+		// A success clears the count.
+		if err := l.ChangeSucceeded(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		fail("u1", 10)
+		mustRateLimited(t, l.ChangeAllowed(ctx, "u1"))
+
+		// Below the limit, failures older than the window no longer count,
+		// even without a quiet window since.
+		fail("u3", 5)
+		clock.Advance(10 * time.Minute)
+		fail("u3", 4)
+		clock.Advance(6 * time.Minute)
+		fail("u3", 9)
+		if err := l.ChangeAllowed(ctx, "u3"); err != nil {
+			t.Fatalf("old failures still count: %v", err)
+		}
+	})
+}
+
+func TestLimitsBackoffIsBounded(t *testing.T) {
+	l := NewLimits(nil, LimitsConfig{}, nil)
+	for _, row := range []struct {
+		failures int64
+		want     time.Duration
+	}{
+		{10, time.Minute}, {11, 2 * time.Minute}, {12, 4 * time.Minute}, {13, 8 * time.Minute},
+		{14, 15 * time.Minute}, {20, 15 * time.Minute}, {1 << 62, 15 * time.Minute},
+	} {
+		if got := l.backoff(row.failures); got != row.want {
+			t.Errorf("%d failures: got %v, want %v", row.failures, got, row.want)
+		}
+	}
+}
+
+// An attacker who retries the moment each back-off ends stays far below
+// NIST's 100 failures per hour, and never waits longer than the cap.
+func TestLimitsChangeAttackerRate(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, clock := mustLimits(t, db, LimitsConfig{})
+		var failures []time.Time
+		for clock.Now().Before(limitsEpoch.Add(3 * time.Hour)) {
+			if err := l.ChangeAllowed(ctx, "victim"); err != nil {
+				retry := mustRateLimited(t, err)
+				if retry > 15*time.Minute {
+					t.Fatalf("waited %v, beyond the 15m cap", retry)
+				}
+				clock.Advance(retry)
+				continue
+			}
+			if err := l.ChangeFailed(ctx, "victim"); err != nil {
+				t.Fatal(err)
+			}
+			failures = append(failures, clock.Now())
+		}
+		most := 0
+		for i, f := range failures {
+			n := 0
+			for _, g := range failures[i:] {
+				if g.Sub(f) < time.Hour {
+					n++
+				}
+			}
+			most = max(most, n)
+		}
+		if most > 30 {
+			t.Fatalf("%d failures in one hour, want at most 30", most)
+		}
+		t.Logf("at most %d failures in any hour", most)
+	})
+}
+
+func TestLimitsConcurrent(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, _ := mustLimits(t, db, LimitsConfig{Client: Rate{Max: 5, Per: time.Hour}})
+		var (
+			wg              sync.WaitGroup
+			mu              sync.Mutex
+			allowed, denied int
+		)
+		for range 50 {
+			wg.Go(func() {
+				err := l.Admit(ctx, "192.0.2.9")
+				errc := l.ChangeFailed(ctx, "u")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case errc != nil:
+					t.Errorf("change failed: %v", errc)
+				case err == nil:
+					allowed++
+				case models.KindOf(err) == models.KindRateLimited:
+					denied++
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if allowed != 5 || denied != 45 {
+			t.Fatalf("allowed %d and denied %d, want 5 and 45", allowed, denied)
+		}
+		var failures int64
+		if err := db.Gorm.Raw("SELECT failures FROM change_failures WHERE user_id = ?", "u").Scan(&failures).Error; err != nil {
+			t.Fatal(err)
+		}
+		if failures != 50 {
+			t.Fatalf("counted %d concurrent change failures, want 50", failures)
+		}
+	})
+}
+
+func TestLimitsCleanup(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, clock := mustLimits(t, db, LimitsConfig{})
+		_, err := l.ResetRequestByAddress(ctx, "a@example.org") // a 15-minute and a 24-hour window
+		if err := errors.Join(err, l.Admit(ctx, "ip"), l.ChangeFailed(ctx, "u")); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(23 * time.Hour)
+		if err := l.Admit(ctx, "ip"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := l.Cleanup(ctx); n != 1 || err != nil { // the quiet change back-off state
+			t.Fatalf("after 23h: deleted %d, %v; want 1", n, err)
+		}
+		clock.Advance(time.Hour + 15*time.Minute + time.Second)
+		if n, err := l.Cleanup(ctx); n != 2 || err != nil { // the first minute and quarter hour
+			t.Fatalf("after 24h15m: deleted %d, %v; want 2", n, err)
+		}
+		if n := countRows(t, db, "rate_limit_counters"); n != 2 {
+			t.Fatalf("%d counters left, want the day and the recent minute", n)
+		}
+	})
+}
+
+func TestPasswordsTokenGuessingThrottled(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		e := newEnv(t, db)
+		e.p.limits = NewLimits(db, LimitsConfig{}, e.clock.Now)
+		ctx := context.Background()
+		u := e.mustUser(t, "ada@example.org", pwA)
+		guess := func() error {
+			plain, _ := newToken()
+			return e.p.Reset(ctx, client, plain, pwB)
+		}
+		for i := range 10 {
+			if err := guess(); !errors.Is(err, models.ErrInvalidToken) {
+				t.Fatalf("wrong token %d: got %v, want ErrInvalidToken", i+1, err)
+			}
+		}
+		genuine := e.mustToken(t, "ada@example.org") // requesting a token resets no counter (R-RATE-8)
+		mustRateLimited(t, guess())
+		mustRateLimited(t, e.p.Reset(ctx, client, genuine, pwB))
+		// R-RATE-3: the limit binds the guessing IP, not the account.
+		other := models.Client{IP: "198.51.100.7", RequestID: "test"}
+		if err := e.p.Reset(ctx, other, genuine, pwB); err != nil {
+			t.Fatalf("genuine token from another IP: %v", err)
+		}
+		if !e.verifies(t, u.ID, pwB) {
+			t.Fatal("the new password does not verify")
+		}
+	})
+}
+
+func TestPasswordsChangeThrottled(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		e := newEnv(t, db)
+		e.p.limits = NewLimits(db, LimitsConfig{}, e.clock.Now)
+		ctx := context.Background()
+		u := e.mustUser(t, "bo@example.org", pwA)
+		s := models.Session{UserID: u.ID}
+		// R-RATE-4: counted per account, whatever the IP.
+		for i := range 10 {
+			c := models.Client{IP: fmt.Sprintf("203.0.113.%d", i+1), RequestID: "test"}
+			if err := e.p.Change(ctx, c, s, pwC, pwB); !errors.Is(err, models.ErrWrongPassword) {
+				t.Fatalf("wrong old %d: got %v, want ErrWrongPassword", i+1, err)
+			}
+		}
+		if retry := mustRateLimited(t, e.p.Change(ctx, client, s, pwA, pwB)); retry != time.Minute {
+			t.Fatalf("correct old inside the back-off: Retry-After %v, want 1m", retry)
+		}
+		if !e.verifies(t, u.ID, pwA) {
+			t.Fatal("the password changed inside the back-off")
+		}
+		// R-LOCK-2: the reset flow stays open meanwhile.
+		tok := e.mustToken(t, "bo@example.org")
+		if err := e.p.Reset(ctx, client, tok, pwB); err != nil {
+			t.Fatalf("reset while change is throttled: %v", err)
+		}
+		mustRateLimited(t, e.p.Change(ctx, client, s, pwB, pwC))
+		e.clock.Advance(time.Minute)
+		if err := e.p.Change(ctx, client, s, pwB, pwC); err != nil {
+			t.Fatalf("correct old after the back-off: %v", err)
+		}
+		if err := e.p.Change(ctx, client, s, pwA, pwB); !errors.Is(err, models.ErrWrongPassword) {
+			t.Fatalf("wrong old after a success: got %v, want ErrWrongPassword", err)
+		}
+	})
+}

@@ -67,6 +67,7 @@ type Config struct {
 		TLSCert            string        `yaml:"tls_cert" env:"TLS_CERT"`
 		TLSKey             string        `yaml:"tls_key" env:"TLS_KEY"`
 		ShutdownTimeout    time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+		ChangePasswordURL  string        `yaml:"change_password_url" env:"CHANGE_PASSWORD_URL"`
 	} `yaml:"http" envPrefix:"HTTP_"`
 	Database struct {
 		URL     string `yaml:"-" env:"URL"` // may carry a password
@@ -278,6 +279,13 @@ func (c *Config) check() []error {
 	for _, o := range c.HTTP.CORSAllowedOrigins {
 		if u, err := url.Parse(o); o == "null" || o == "*" || err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
 			bad("http.cors_allowed_origins: %q is not an exact origin like https://app.example.com", o)
+		}
+	}
+	if u := c.HTTP.ChangePasswordURL; u != "" {
+		p, err := url.Parse(u)
+		local := strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//")
+		if err != nil || !(local || (p.Scheme == "https" || p.Scheme == "http") && p.Host != "") {
+			bad("http.change_password_url must be a local path like /password-reset/request or an absolute http(s) URL, got %q", u)
 		}
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
@@ -555,7 +563,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	proxies, _ := parsePrefixes(cfg.HTTP.TrustedProxies)
 	e := handlers.New(a.passwords, handlers.Options{
 		Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		TLS: cfg.HTTP.TLSCert != "",
+		TLS: cfg.HTTP.TLSCert != "", ChangePasswordURL: cfg.HTTP.ChangePasswordURL,
 	})
 	srv := &http.Server{
 		Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,

@@ -118,8 +118,10 @@ func serve(f *fakeService, opts Options, r *http.Request) *httptest.ResponseReco
 	if opts.Logger == nil {
 		opts.Logger = discardLogger
 	}
+	body := contract.capture(r)
 	rec := httptest.NewRecorder()
 	New(f, opts).ServeHTTP(rec, r)
+	contract.observe(r, body, rec) // openapi_test.go: every exchange must match openapi.yaml
 	return rec
 }
 

@@ -45,6 +45,11 @@ type Options struct {
 	// RequestTimeout bounds the context every service call gets; a call that
 	// runs out of it answers 503. Zero means 10 s.
 	RequestTimeout time.Duration
+	// ChangePasswordURL is where /.well-known/change-password redirects
+	// (302): a local path or an absolute http(s) URL, anything else makes
+	// New panic. Empty means the built-in page's request form,
+	// /password-reset/request.
+	ChangePasswordURL string
 }
 
 // server holds what the handlers need.
@@ -107,6 +112,16 @@ func New(svc Service, opts Options) *echo.Echo {
 		// The CORS middleware answers every OPTIONS itself; this is never reached.
 		add(echo.OPTIONS, passwordPath, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, resource...)
 	}
+	// The built-in reset page, its assets and the well-known redirect.
+	if opts.ChangePasswordURL == "" {
+		opts.ChangePasswordURL = pageRequestPath
+	}
+	mustRedirectTarget(opts.ChangePasswordURL)
+	add(echo.GET, pagePath, servePage(pageHTML), pageHeaders)
+	add(echo.GET, pageRequestPath, servePage(pageHTML), pageHeaders)
+	add(echo.GET, pageScriptPath, servePage(pageScript), pageHeaders)
+	add(echo.GET, pageStylePath, servePage(pageStyle), pageHeaders)
+	add(echo.GET, changePassword, redirectTo(opts.ChangePasswordURL))
 	add(echo.GET, "/healthz", s.healthz)
 	add(echo.GET, "/readyz", s.readyz)
 	return e

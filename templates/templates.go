@@ -1,5 +1,6 @@
-// Package templates holds the bodies of the emails accountpw sends, embedded
-// into the binary so a deployment cannot run with a missing or stale copy.
+// Package templates holds the bodies of the emails accountpw sends and the
+// built-in reset page, embedded into the binary so a deployment cannot run
+// with a missing or stale copy.
 //
 // Each email has a text part (*.txt.tmpl, for text/template) and an HTML part
 // (*.html.tmpl, for html/template). The text file of each email also defines a
@@ -17,8 +18,11 @@ package templates
 
 import "embed"
 
-// FS holds the email templates: reset.txt.tmpl, reset.html.tmpl,
-// notice.txt.tmpl and notice.html.tmpl.
+// FS holds the email templates (reset.txt.tmpl, reset.html.tmpl,
+// notice.txt.tmpl and notice.html.tmpl) and the reset page
+// (reset_page.html, reset_page.js, reset_page.css). The page is static: it is
+// served as is, so nothing a request carries, the token least of all, is ever
+// rendered into it.
 //
-//go:embed *.tmpl
+//go:embed *.tmpl reset_page.*
 var FS embed.FS

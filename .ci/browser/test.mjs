@@ -1,0 +1,170 @@
+// Drives Debian's chromium through the built-in reset page of a running
+// accountpw (started by .ci/browser.sh) and checks R-PAGE-1..3 and the page's
+// behaviour in every state, saving a screenshot of each.
+//
+// Environment: BASE_URL, SERVE_LOG (the server's log, the log mailer's
+// "mailbox"), EMAIL (an existing account), ARTIFACTS (screenshot directory).
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const { BASE_URL, SERVE_LOG, EMAIL, ARTIFACTS } = process.env;
+for (const [k, v] of Object.entries({ BASE_URL, SERVE_LOG, EMAIL, ARTIFACTS })) {
+  if (!v) throw new Error(`${k} is not set`);
+}
+const origin = new URL(BASE_URL).origin;
+const PASSPHRASE = 'quartz meadow tundra violin';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// resetMails returns the links of the reset emails sent to EMAIL so far.
+function resetLinks() {
+  return readFileSync(SERVE_LOG, 'utf8').split('\n').filter(Boolean).flatMap((line) => {
+    let e;
+    try { e = JSON.parse(line); } catch { return []; }
+    if (e.msg !== 'email (log mailer)' || e.kind !== 'reset' || e.to !== EMAIL) return [];
+    const m = /(https?:\/\/\S+\/password-reset\?token=[A-Za-z0-9_-]+)/.exec(e.text);
+    return m ? [m[1]] : [];
+  });
+}
+
+async function waitForNewLink(before) {
+  for (let i = 0; i < 150; i++) {
+    const links = resetLinks();
+    if (links.length > before) return links[links.length - 1];
+    await sleep(200);
+  }
+  throw new Error(`no reset email for ${EMAIL} within 30 s`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'accountpw-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 800, height: 720 },
+  deviceScaleFactor: 1,
+});
+
+// Every request any page makes, with its headers and body.
+const requests = [];
+context.on('request', async (req) => {
+  const entry = { method: req.method(), url: req.url(), body: req.postData() || '', headers: {} };
+  requests.push(entry);
+  try { entry.headers = await req.allHeaders(); } catch { /* page closed */ }
+});
+const problems = [];
+let step = 0;
+const shot = async (page, name) => {
+  step++;
+  await page.screenshot({ path: join(ARTIFACTS, `browser-${step}-${name}.png`), fullPage: true });
+};
+const statusText = (page) => page.locator('#status').innerText();
+
+try {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  // 4xx answers are expected here; anything else logged as an error (a CSP
+  // violation, say) is a failure.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource: the server responded with a status of 4')) {
+      problems.push(`console error: ${msg.text()}`);
+    }
+  });
+
+  // 1. The request form: keyboard only.
+  await page.goto(`${BASE_URL}/password-reset/request`);
+  await page.locator('#request-form').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('h1').innerText(), 'Forgot your password?');
+  await shot(page, 'request-form');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'email', 'Tab reaches the email field first');
+  const before = resetLinks().length;
+  await page.keyboard.type(EMAIL);
+  await page.keyboard.press('Enter');
+  await page.locator('#status.success').waitFor();
+  assert.match(await statusText(page), /^If an account exists for this address/);
+  await shot(page, 'request-sent');
+
+  // 2. Open the emailed link: the token leaves the address bar, nothing is called.
+  const link = await waitForNewLink(before);
+  const token = new URL(link).searchParams.get('token');
+  assert.equal(token.length, 43);
+  const mark = requests.length;
+  await page.goto(link);
+  await page.locator('#reset-form').waitFor({ state: 'visible' });
+  assert.equal(page.url(), `${BASE_URL}/password-reset`, 'token removed from the address bar');
+  assert.equal(await page.evaluate(() => window.location.search + window.location.hash), '');
+  await shot(page, 'reset-form');
+  assert.equal(requests.slice(mark).filter((r) => r.url.includes('/api/')).length, 0, 'loading the page calls no API (R-PAGE-3)');
+
+  // 3. Mismatched confirmation: a client-side error and no request.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'new-password', 'Tab reaches the new password first');
+  await page.keyboard.type(PASSPHRASE);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'confirm-password');
+  await page.keyboard.type('quartz meadow tundra violim');
+  const beforeMismatch = requests.length;
+  await page.keyboard.press('Enter');
+  await page.locator('#status.error').waitFor();
+  assert.match(await statusText(page), /do not match/);
+  assert.equal(await page.getAttribute('#confirm-password', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'confirm-password', 'focus moves to the field to fix');
+  await sleep(300);
+  assert.equal(requests.slice(beforeMismatch).filter((r) => r.method === 'PUT').length, 0, 'no PUT for a mismatch');
+  await shot(page, 'mismatch');
+
+  // 4. A policy rejection shows the guidance and does not use the token up.
+  await page.fill('#new-password', 'too short');
+  await page.fill('#confirm-password', 'too short');
+  await page.focus('#confirm-password');
+  await page.keyboard.press('Enter');
+  await page.locator('#status.error', { hasText: 'at least 15 characters' }).waitFor();
+  await shot(page, 'policy');
+
+  // 5. A good passphrase: done.
+  await page.fill('#new-password', PASSPHRASE);
+  await page.fill('#confirm-password', PASSPHRASE);
+  await page.focus('#confirm-password');
+  await page.keyboard.press('Enter');
+  await page.locator('#status.success').waitFor();
+  assert.match(await statusText(page), /Your password has been changed/);
+  assert.equal(await page.locator('#reset-form').isVisible(), false);
+  await shot(page, 'success');
+
+  // 6. The same link again: invalid or expired, with a way to ask for a new one.
+  await page.goto(link);
+  await page.locator('#reset-form').waitFor({ state: 'visible' });
+  await page.fill('#new-password', 'ember glacier saffron pylon');
+  await page.fill('#confirm-password', 'ember glacier saffron pylon');
+  await page.click('#reset-submit');
+  await page.locator('#status.error', { hasText: 'invalid or has expired' }).waitFor();
+  assert.equal(await page.locator('#status a').getAttribute('href'), '/password-reset/request');
+  await shot(page, 'used-link');
+
+  // 7. What the page sent: same origin only; the token only in PUT bodies.
+  await sleep(200);
+  const puts = requests.filter((r) => r.method === 'PUT');
+  assert.deepEqual(puts.map((r) => JSON.parse(r.body).token ? 'token' : 'email'), ['email', 'token', 'token', 'token']);
+  for (const r of requests) {
+    assert.equal(new URL(r.url).origin, origin, `third-party request ${r.url}`);
+    const referer = r.headers.referer || '';
+    assert.ok(!r.url.includes(token) || r.url === link, `token in the URL of ${r.method} ${r.url}`);
+    assert.ok(!referer.includes(token), `token in the Referer of ${r.method} ${r.url}`);
+    assert.equal(referer, '', `Referer sent with ${r.method} ${r.url}`);
+    if (r.url !== link && r.method !== 'PUT') assert.ok(!r.body.includes(token));
+  }
+  const subresources = requests.filter((r) => r.url !== link && r.method === 'GET').map((r) => new URL(r.url).pathname);
+  for (const p of subresources) {
+    assert.ok(['/password-reset', '/password-reset/request', '/password-reset/app.js', '/password-reset/app.css'].includes(p), `unexpected request ${p}`);
+  }
+  assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  console.log(`browser: ${requests.length} requests checked, ${step} screenshots in ${ARTIFACTS}`);
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}

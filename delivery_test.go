@@ -73,7 +73,7 @@ func TestReplicasSendEachEmailOnce(t *testing.T) {
 			defer wg.Done()
 			req, _ := http.NewRequest(http.MethodPut, bases[i%3]+"/api/v1/account/password", strings.NewReader(`{"email":"`+a+`"}`))
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := contractClient.Do(req)
 			if err != nil {
 				t.Error(err)
 				return

@@ -152,7 +152,7 @@ func put(t *testing.T, base, bearer, body string) *http.Response {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestEndToEnd(t *testing.T) {
 	)
 	req, _ := http.NewRequest(http.MethodPut, base+"/api/v1/account/password?token="+qCanary, strings.NewReader(`{"new":"x"}`))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestEmbeddedDefault(t *testing.T) {
 		"ACCOUNTPW_PASSWORD_ARGON2_THREADS": "1",
 	}
 	base, logs := startServe(t, env)
-	resp, err := http.Get(base + "/readyz")
+	resp, err := contractClient.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}

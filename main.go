@@ -79,13 +79,14 @@ type Config struct {
 		TokenTTL time.Duration `yaml:"token_ttl" env:"TOKEN_TTL"`
 	} `yaml:"reset" envPrefix:"RESET_"`
 	Mail struct {
-		Provider       string        `yaml:"provider" env:"PROVIDER"`
-		From           string        `yaml:"from" env:"FROM"`
-		FromName       string        `yaml:"from_name" env:"FROM_NAME"`
-		SupportContact string        `yaml:"support_contact" env:"SUPPORT_CONTACT"`
-		Workers        int           `yaml:"workers" env:"WORKERS"`
-		RetryCap       time.Duration `yaml:"retry_cap" env:"RETRY_CAP"`
-		SendGrid       struct {
+		Provider         string        `yaml:"provider" env:"PROVIDER"`
+		From             string        `yaml:"from" env:"FROM"`
+		FromName         string        `yaml:"from_name" env:"FROM_NAME"`
+		SupportContact   string        `yaml:"support_contact" env:"SUPPORT_CONTACT"`
+		AllowLogProvider bool          `yaml:"allow_log_provider" env:"ALLOW_LOG_PROVIDER"`
+		Workers          int           `yaml:"workers" env:"WORKERS"`
+		RetryCap         time.Duration `yaml:"retry_cap" env:"RETRY_CAP"`
+		SendGrid         struct {
 			APIKey  string        `yaml:"-" env:"API_KEY"`
 			BaseURL string        `yaml:"base_url" env:"BASE_URL"`
 			Timeout time.Duration `yaml:"timeout" env:"TIMEOUT"`
@@ -127,16 +128,16 @@ type Config struct {
 	Limits struct {
 		// Disabled turns every rate limit off: only for benchmarks and load
 		// tests on a private machine, never in production.
-		Disabled             bool          `yaml:"disabled" env:"DISABLED"`
-		ClientPerMinute      int           `yaml:"client_per_minute" env:"CLIENT_PER_MINUTE"`
-		ResetIPPerMinute     int           `yaml:"reset_per_ip_per_minute" env:"RESET_PER_IP_PER_MINUTE"`
-		ResetIPPerHour       int           `yaml:"reset_per_ip_per_hour" env:"RESET_PER_IP_PER_HOUR"`
-		ResetAddressPer15m   int           `yaml:"reset_per_address_per_15m" env:"RESET_PER_ADDRESS_PER_15M"`
-		ResetAddressPer24h   int           `yaml:"reset_per_address_per_24h" env:"RESET_PER_ADDRESS_PER_24H"`
-		TokenFailuresPer15m  int           `yaml:"token_failures_per_ip_per_15m" env:"TOKEN_FAILURES_PER_IP_PER_15M"`
-		ChangeFailuresPer15m int           `yaml:"change_failures_per_15m" env:"CHANGE_FAILURES_PER_15M"`
-		ChangeBackoff        time.Duration `yaml:"change_backoff" env:"CHANGE_BACKOFF"`
-		ChangeBackoffMax     time.Duration `yaml:"change_backoff_max" env:"CHANGE_BACKOFF_MAX"`
+		Disabled            bool          `yaml:"disabled" env:"DISABLED"`
+		ClientPerMinute     int           `yaml:"client_per_minute" env:"CLIENT_PER_MINUTE"`
+		ResetIPPerMinute    int           `yaml:"reset_per_ip_per_minute" env:"RESET_PER_IP_PER_MINUTE"`
+		ResetIPPerHour      int           `yaml:"reset_per_ip_per_hour" env:"RESET_PER_IP_PER_HOUR"`
+		ResetAddressPer15m  int           `yaml:"reset_per_address_per_15m" env:"RESET_PER_ADDRESS_PER_15M"`
+		ResetAddressPer24h  int           `yaml:"reset_per_address_per_24h" env:"RESET_PER_ADDRESS_PER_24H"`
+		TokenFailuresPer15m int           `yaml:"token_failures_per_ip_per_15m" env:"TOKEN_FAILURES_PER_IP_PER_15M"`
+		ChangeFailures      int           `yaml:"change_failures" env:"CHANGE_FAILURES"`
+		ChangeBackoff       time.Duration `yaml:"change_backoff" env:"CHANGE_BACKOFF"`
+		ChangeBackoffMax    time.Duration `yaml:"change_backoff_max" env:"CHANGE_BACKOFF_MAX"`
 	} `yaml:"limits" envPrefix:"LIMITS_"`
 	Log struct {
 		Level        string `yaml:"level" env:"LEVEL"`
@@ -177,8 +178,8 @@ func defaults() Config {
 	c.Limits.ResetIPPerMinute, c.Limits.ResetIPPerHour = 10, 50
 	c.Limits.ResetAddressPer15m, c.Limits.ResetAddressPer24h = 3, 10
 	c.Limits.TokenFailuresPer15m = 10
-	c.Limits.ChangeFailuresPer15m = 10
-	c.Limits.ChangeBackoff, c.Limits.ChangeBackoffMax = time.Minute, 15*time.Minute
+	c.Limits.ChangeFailures = 10
+	c.Limits.ChangeBackoff, c.Limits.ChangeBackoffMax = time.Minute, time.Hour
 	c.Log.Level = "info"
 	return c
 }
@@ -224,9 +225,16 @@ func (c *Config) check() []error {
 	}
 	if u, err := url.Parse(c.Reset.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 		bad("reset.url must be an absolute http(s) URL without a query, got %q", c.Reset.URL)
+	} else if u.Scheme == "http" && !loopback(u.Hostname()) {
+		bad("reset.url must use https (plain http only for localhost), got %q", c.Reset.URL)
 	}
 	switch c.Mail.Provider {
 	case "log":
+		// The log mailer prints reset links and addresses: fine for the
+		// embedded default, a leak anywhere real data lives.
+		if c.Database.URL != "" && !c.Mail.AllowLogProvider {
+			bad("mail.provider log prints reset links and addresses to the log; with PostgreSQL choose sendgrid or smtp (or set mail.allow_log_provider for a test environment)")
+		}
 	case "sendgrid":
 		if c.Mail.SendGrid.APIKey == "" {
 			bad("mail.provider sendgrid needs ACCOUNTPW_MAIL_SENDGRID_API_KEY")
@@ -256,13 +264,13 @@ func (c *Config) check() []error {
 	for name, n := range map[string]int{"client_per_minute": c.Limits.ClientPerMinute,
 		"reset_per_ip_per_minute": c.Limits.ResetIPPerMinute, "reset_per_ip_per_hour": c.Limits.ResetIPPerHour,
 		"reset_per_address_per_15m": c.Limits.ResetAddressPer15m, "reset_per_address_per_24h": c.Limits.ResetAddressPer24h,
-		"token_failures_per_ip_per_15m": c.Limits.TokenFailuresPer15m, "change_failures_per_15m": c.Limits.ChangeFailuresPer15m} {
+		"token_failures_per_ip_per_15m": c.Limits.TokenFailuresPer15m, "change_failures": c.Limits.ChangeFailures} {
 		if n < 1 {
 			bad("limits.%s must be at least 1, got %d", name, n)
 		}
 	}
-	if c.Limits.ChangeFailuresPer15m > 99 {
-		bad("limits.change_failures_per_15m must stay below 100 (NIST SP 800-63B-4 §3.2.2)")
+	if c.Limits.ChangeFailures > 99 {
+		bad("limits.change_failures must stay below 100 (NIST SP 800-63B-4 §3.2.2)")
 	}
 	if c.Limits.ChangeBackoff <= 0 || c.Limits.ChangeBackoffMax < c.Limits.ChangeBackoff {
 		bad("limits.change_backoff must be positive and at most limits.change_backoff_max")
@@ -295,6 +303,15 @@ func (c *Config) check() []error {
 		bad("ACCOUNTPW_PASSWORD_PEPPER must have at least 32 bytes")
 	}
 	return p
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -456,7 +473,7 @@ func limitsConfig(cfg Config) services.LimitsConfig {
 		ResetAddress:     r(l.ResetAddressPer15m, 15*time.Minute),
 		ResetAddressLong: r(l.ResetAddressPer24h, 24*time.Hour),
 		TokenFailures:    r(l.TokenFailuresPer15m, 15*time.Minute),
-		ChangeFailures:   r(l.ChangeFailuresPer15m, 15*time.Minute),
+		ChangeFailures:   r(l.ChangeFailures, 24*time.Hour),
 		ChangeBackoff:    l.ChangeBackoff, ChangeBackoffMax: l.ChangeBackoffMax,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
@@ -35,12 +36,13 @@ type LimitsConfig struct {
 	// their 403, every later attempt a 429 until the window ends. Default 10
 	// per 15 minutes.
 	TokenFailures Rate
-	// ChangeFailures is how many wrong old passwords an account may collect
-	// per Per before back-off. Default 10 per 15 minutes.
+	// ChangeFailures: Max is how many consecutive wrong old passwords an
+	// account may collect before back-off; the count is forgotten at the next
+	// success or after Per without a failure. Defaults 10 and 24 hours.
 	ChangeFailures Rate
 	// ChangeBackoff and ChangeBackoffMax: from the Max-th failure on, the
 	// account waits ChangeBackoff·2^(failures−Max) after its latest failure,
-	// never more than ChangeBackoffMax. Defaults 1 minute and 15 minutes.
+	// never more than ChangeBackoffMax. Defaults 1 minute and 1 hour.
 	ChangeBackoff, ChangeBackoffMax time.Duration
 }
 
@@ -60,12 +62,12 @@ func (c LimitsConfig) withDefaults() LimitsConfig {
 	rate(&c.ResetAddress, 3, 15*time.Minute)
 	rate(&c.ResetAddressLong, 10, 24*time.Hour)
 	rate(&c.TokenFailures, 10, 15*time.Minute)
-	rate(&c.ChangeFailures, 10, 15*time.Minute)
+	rate(&c.ChangeFailures, 10, 24*time.Hour)
 	if c.ChangeBackoff <= 0 {
 		c.ChangeBackoff = time.Minute
 	}
 	if c.ChangeBackoffMax <= 0 {
-		c.ChangeBackoffMax = 15 * time.Minute
+		c.ChangeBackoffMax = time.Hour
 	}
 	return c
 }
@@ -151,7 +153,7 @@ func (l *Limits) Admit(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.limited(ctx, "ip", ip, l.cfg.Client))
+	return rateLimited(l.limited(ctx, "ip", clientKey(ip), l.cfg.Client))
 }
 
 // ResetRequestByClient limits {"email"} requests per client IP. Errors:
@@ -160,7 +162,7 @@ func (l *Limits) ResetRequestByClient(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.limited(ctx, "reset_ip", ip, l.cfg.ResetClient, l.cfg.ResetClientLong))
+	return rateLimited(l.limited(ctx, "reset_ip", clientKey(ip), l.cfg.ResetClient, l.cfg.ResetClientLong))
 }
 
 // ResetRequestByAddress counts a request for an address key, known or not;
@@ -173,6 +175,22 @@ func (l *Limits) ResetRequestByAddress(ctx context.Context, key string) (bool, e
 	sum := sha256.Sum256([]byte("addr:" + key))
 	retry, err := l.limited(ctx, "reset_addr", hex.EncodeToString(sum[:]), l.cfg.ResetAddress, l.cfg.ResetAddressLong)
 	return err == nil && retry == 0, err
+}
+
+// clientKey is the subject of a per-client bucket: the IPv4 address, or the
+// /64 of an IPv6 address, since one host routinely holds a whole /64 and
+// could otherwise spread its requests over 2^64 buckets.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 func rateLimited(retry time.Duration, err error) error {
@@ -191,7 +209,7 @@ func (l *Limits) TokenGuessing(ctx context.Context, ip string) error {
 		return nil
 	}
 	now := l.now()
-	bucket, start, end := window("token_fail", ip, l.cfg.TokenFailures, now)
+	bucket, start, end := window("token_fail", clientKey(ip), l.cfg.TokenFailures, now)
 	var hits int64
 	err := l.db.Gorm.WithContext(ctx).Raw(`SELECT hits FROM rate_limit_counters WHERE bucket = ? AND window_start = ?`,
 		bucket, start).Scan(&hits).Error
@@ -212,79 +230,7 @@ func (l *Limits) TokenFailed(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.hit(ctx, "token_fail", ip, l.cfg.TokenFailures))
-}
-
-// ChangeAllowed refuses an account inside its wrong-old-password back-off,
-// whatever the old password it brings this time. Errors: models.RateLimited,
-// a wrapped database error.
-func (l *Limits) ChangeAllowed(ctx context.Context, userID string) error {
-	if l.off() {
-		return nil
-	}
-	var st struct{ Failures, LastFailureAt int64 }
-	err := l.db.Gorm.WithContext(ctx).Raw(`SELECT failures, last_failure_at FROM change_failures WHERE user_id = ?`,
-		userID).Scan(&st).Error
-	if err != nil {
-		return fmt.Errorf("rate limit change: %w", err)
-	}
-	if st.Failures < int64(l.cfg.ChangeFailures.Max) {
-		return nil
-	}
-	now, until := l.now(), time.Unix(st.LastFailureAt, 0).Add(l.backoff(st.Failures))
-	if now.Before(until) {
-		return models.RateLimited(until.Sub(now))
-	}
-	return nil
-}
-
-// backoff is the wait after the latest of n failures, n ≥ ChangeFailures.Max:
-// ChangeBackoff·2^(n−Max), capped at ChangeBackoffMax.
-func (l *Limits) backoff(n int64) time.Duration {
-	d := l.cfg.ChangeBackoff
-	for i := int64(l.cfg.ChangeFailures.Max); i < n && d < l.cfg.ChangeBackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, l.cfg.ChangeBackoffMax)
-}
-
-// ChangeFailed counts a wrong old password for the account, in one atomic
-// upsert. The count starts over when the account has had no failure for a
-// whole ChangeFailures.Per, and, below the limit, also when the first
-// failure is that old: below the limit it is Max per window, and once in
-// back-off it lasts until a quiet window has passed. Errors: a wrapped
-// database error.
-func (l *Limits) ChangeFailed(ctx context.Context, userID string) error {
-	if l.off() {
-		return nil
-	}
-	now := l.now().Unix()
-	old := now - int64(l.cfg.ChangeFailures.Per/time.Second)
-	restart := `(change_failures.last_failure_at <= @old OR
-		(change_failures.failures < @max AND change_failures.first_failure_at <= @old))`
-	err := l.db.Gorm.WithContext(ctx).Exec(`INSERT INTO change_failures (user_id, failures, first_failure_at, last_failure_at)
-		VALUES (@user, 1, @now, @now)
-		ON CONFLICT (user_id) DO UPDATE SET
-			failures = CASE WHEN `+restart+` THEN 1 ELSE change_failures.failures + 1 END,
-			first_failure_at = CASE WHEN `+restart+` THEN @now ELSE change_failures.first_failure_at END,
-			last_failure_at = @now`,
-		map[string]any{"user": userID, "now": now, "old": old, "max": l.cfg.ChangeFailures.Max}).Error
-	if err != nil {
-		return fmt.Errorf("rate limit change: %w", err)
-	}
-	return nil
-}
-
-// ChangeSucceeded clears the account's failure count. Errors: a wrapped
-// database error.
-func (l *Limits) ChangeSucceeded(ctx context.Context, userID string) error {
-	if l.off() {
-		return nil
-	}
-	if err := l.db.Gorm.WithContext(ctx).Exec(`DELETE FROM change_failures WHERE user_id = ?`, userID).Error; err != nil {
-		return fmt.Errorf("rate limit change: %w", err)
-	}
-	return nil
+	return rateLimited(l.hit(ctx, "token_fail", clientKey(ip), l.cfg.TokenFailures))
 }
 
 // Cleanup deletes counters whose window ended more than 24 hours ago and

@@ -61,8 +61,8 @@ func TestLimitsDefaults(t *testing.T) {
 		ResetAddress:     Rate{3, 15 * time.Minute},
 		ResetAddressLong: Rate{10, 24 * time.Hour},
 		TokenFailures:    Rate{10, time.Second},
-		ChangeFailures:   Rate{10, 15 * time.Minute},
-		ChangeBackoff:    time.Minute, ChangeBackoffMax: 15 * time.Minute,
+		ChangeFailures:   Rate{10, 24 * time.Hour},
+		ChangeBackoff:    time.Minute, ChangeBackoffMax: time.Hour,
 	}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
@@ -76,7 +76,7 @@ func TestLimitsOff(t *testing.T) {
 		for range 200 {
 			ok, err := l.ResetRequestByAddress(ctx, "a@example.org")
 			errs := errors.Join(err, l.Admit(ctx, "ip"), l.ResetRequestByClient(ctx, "ip"), l.TokenGuessing(ctx, "ip"),
-				l.TokenFailed(ctx, "ip"), l.ChangeAllowed(ctx, "u"), l.ChangeFailed(ctx, "u"), l.ChangeSucceeded(ctx, "u"))
+				l.TokenFailed(ctx, "ip"), l.ChangeAttempt(ctx, "u"), l.ChangeUnchecked(ctx, "u"), l.ChangeSucceeded(ctx, "u"))
 			if !ok || errs != nil {
 				t.Fatalf("%s: got %v, %v; want everything allowed", name, ok, errs)
 			}
@@ -226,50 +226,51 @@ func TestLimitsChangeBackoff(t *testing.T) {
 		fail := func(user string, n int) {
 			t.Helper()
 			for i := range n {
-				if err := l.ChangeAllowed(ctx, user); err != nil {
-					t.Fatalf("failure %d of %s: refused: %v", i+1, user, err)
-				}
-				if err := l.ChangeFailed(ctx, user); err != nil {
-					t.Fatal(err)
+				if err := l.ChangeAttempt(ctx, user); err != nil {
+					t.Fatalf("attempt %d of %s: refused: %v", i+1, user, err)
 				}
 			}
 		}
 		fail("u1", 10)
-		if err := l.ChangeAllowed(ctx, "u2"); err != nil {
+		if err := l.ChangeAttempt(ctx, "u2"); err != nil {
 			t.Fatalf("another account: %v", err)
 		}
-		// Each failure after the tenth doubles the wait, up to the cap.
-		for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute} {
-			if got := mustRateLimited(t, l.ChangeAllowed(ctx, "u1")); got != want {
+		// Each failure after the tenth doubles the wait, up to the cap, and
+		// a refused attempt counts nothing.
+		for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
+			16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour} {
+			if got := mustRateLimited(t, l.ChangeAttempt(ctx, "u1")); got != want {
 				t.Fatalf("Retry-After %v, want %v", got, want)
 			}
 			clock.Advance(want - time.Second)
-			mustRateLimited(t, l.ChangeAllowed(ctx, "u1"))
+			mustRateLimited(t, l.ChangeAttempt(ctx, "u1"))
 			clock.Advance(time.Second)
 			fail("u1", 1)
-		}
-		// That failure came after a quiet quarter hour: the count started over.
-		fail("u1", 9)
-		if got := mustRateLimited(t, l.ChangeAllowed(ctx, "u1")); got != time.Minute {
-			t.Fatalf("after a fresh ten: Retry-After %v, want 1m", got)
 		}
 		// A success clears the count.
 		if err := l.ChangeSucceeded(ctx, "u1"); err != nil {
 			t.Fatal(err)
 		}
 		fail("u1", 10)
-		mustRateLimited(t, l.ChangeAllowed(ctx, "u1"))
+		mustRateLimited(t, l.ChangeAttempt(ctx, "u1"))
 
-		// Below the limit, failures older than the window no longer count,
-		// even without a quiet window since.
-		fail("u3", 5)
-		clock.Advance(10 * time.Minute)
-		fail("u3", 4)
-		clock.Advance(6 * time.Minute)
+		// An attempt that was never checked is given back.
 		fail("u3", 9)
-		if err := l.ChangeAllowed(ctx, "u3"); err != nil {
-			t.Fatalf("old failures still count: %v", err)
+		if err := l.ChangeUnchecked(ctx, "u3"); err != nil {
+			t.Fatal(err)
 		}
+		fail("u3", 1)
+		if err := l.ChangeAttempt(ctx, "u3"); err != nil {
+			t.Fatalf("a given-back attempt still counts: %v", err)
+		}
+		// Failures are consecutive: waiting does not forget them, until a
+		// whole quiet day has passed.
+		fail("u4", 9)
+		clock.Advance(23 * time.Hour)
+		fail("u4", 1)
+		mustRateLimited(t, l.ChangeAttempt(ctx, "u4"))
+		clock.Advance(24 * time.Hour)
+		fail("u4", 10)
 	})
 }
 
@@ -280,7 +281,7 @@ func TestLimitsBackoffIsBounded(t *testing.T) {
 		want     time.Duration
 	}{
 		{10, time.Minute}, {11, 2 * time.Minute}, {12, 4 * time.Minute}, {13, 8 * time.Minute},
-		{14, 15 * time.Minute}, {20, 15 * time.Minute}, {1 << 62, 15 * time.Minute},
+		{16, time.Hour}, {20, time.Hour}, {1 << 62, time.Hour},
 	} {
 		if got := l.backoff(row.failures); got != row.want {
 			t.Errorf("%d failures: got %v, want %v", row.failures, got, row.want)
@@ -288,41 +289,73 @@ func TestLimitsBackoffIsBounded(t *testing.T) {
 	}
 }
 
-// An attacker who retries the moment each back-off ends stays far below
-// NIST's 100 failures per hour, and never waits longer than the cap.
+// An attacker who retries the moment each back-off ends gets few guesses: at
+// most 17 in any hour and 30 in any day, never waiting longer than the cap.
 func TestLimitsChangeAttackerRate(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		l, clock := mustLimits(t, db, LimitsConfig{})
 		var failures []time.Time
-		for clock.Now().Before(limitsEpoch.Add(3 * time.Hour)) {
-			if err := l.ChangeAllowed(ctx, "victim"); err != nil {
+		for clock.Now().Before(limitsEpoch.Add(24 * time.Hour)) {
+			if err := l.ChangeAttempt(ctx, "victim"); err != nil {
 				retry := mustRateLimited(t, err)
-				if retry > 15*time.Minute {
-					t.Fatalf("waited %v, beyond the 15m cap", retry)
+				if retry > time.Hour {
+					t.Fatalf("waited %v, beyond the 1h cap", retry)
 				}
 				clock.Advance(retry)
 				continue
 			}
-			if err := l.ChangeFailed(ctx, "victim"); err != nil {
-				t.Fatal(err)
-			}
 			failures = append(failures, clock.Now())
 		}
-		most := 0
-		for i, f := range failures {
-			n := 0
-			for _, g := range failures[i:] {
-				if g.Sub(f) < time.Hour {
-					n++
+		most := func(window time.Duration) int {
+			m := 0
+			for i, f := range failures {
+				n := 0
+				for _, g := range failures[i:] {
+					if g.Sub(f) < window {
+						n++
+					}
 				}
+				m = max(m, n)
 			}
-			most = max(most, n)
+			return m
 		}
-		if most > 30 {
-			t.Fatalf("%d failures in one hour, want at most 30", most)
+		if h, d := most(time.Hour), most(24*time.Hour); h > 17 || d > 40 {
+			t.Fatalf("%d guesses in one hour and %d in one day, want at most 17 and 40", h, d)
 		}
-		t.Logf("at most %d failures in any hour", most)
+	})
+}
+
+// Concurrent wrong guesses cannot overtake the count: of 40 attempts at
+// once, exactly 10 proceed.
+func TestLimitsChangeAttemptsAreCountedFirst(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		l, _ := mustLimits(t, db, LimitsConfig{})
+		var (
+			wg              sync.WaitGroup
+			mu              sync.Mutex
+			allowed, denied int
+		)
+		for range 40 {
+			wg.Go(func() {
+				err := l.ChangeAttempt(ctx, "u")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					allowed++
+				case models.KindOf(err) == models.KindRateLimited:
+					denied++
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if allowed != 10 || denied != 30 {
+			t.Fatalf("allowed %d and denied %d, want 10 and 30", allowed, denied)
+		}
 	})
 }
 
@@ -338,12 +371,9 @@ func TestLimitsConcurrent(t *testing.T) {
 		for range 50 {
 			wg.Go(func() {
 				err := l.Admit(ctx, "192.0.2.9")
-				errc := l.ChangeFailed(ctx, "u")
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
-				case errc != nil:
-					t.Errorf("change failed: %v", errc)
 				case err == nil:
 					allowed++
 				case models.KindOf(err) == models.KindRateLimited:
@@ -357,13 +387,6 @@ func TestLimitsConcurrent(t *testing.T) {
 		if allowed != 5 || denied != 45 {
 			t.Fatalf("allowed %d and denied %d, want 5 and 45", allowed, denied)
 		}
-		var failures int64
-		if err := db.Gorm.Raw("SELECT failures FROM change_failures WHERE user_id = ?", "u").Scan(&failures).Error; err != nil {
-			t.Fatal(err)
-		}
-		if failures != 50 {
-			t.Fatalf("counted %d concurrent change failures, want 50", failures)
-		}
 	})
 }
 
@@ -372,19 +395,19 @@ func TestLimitsCleanup(t *testing.T) {
 		ctx := context.Background()
 		l, clock := mustLimits(t, db, LimitsConfig{})
 		_, err := l.ResetRequestByAddress(ctx, "a@example.org") // a 15-minute and a 24-hour window
-		if err := errors.Join(err, l.Admit(ctx, "ip"), l.ChangeFailed(ctx, "u")); err != nil {
+		if err := errors.Join(err, l.Admit(ctx, "ip"), l.ChangeAttempt(ctx, "u")); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(23 * time.Hour)
 		if err := l.Admit(ctx, "ip"); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := l.Cleanup(ctx); n != 1 || err != nil { // the quiet change back-off state
-			t.Fatalf("after 23h: deleted %d, %v; want 1", n, err)
+		if n, err := l.Cleanup(ctx); n != 0 || err != nil { // a day has not yet passed
+			t.Fatalf("after 23h: deleted %d, %v; want 0", n, err)
 		}
 		clock.Advance(time.Hour + 15*time.Minute + time.Second)
-		if n, err := l.Cleanup(ctx); n != 2 || err != nil { // the first minute and quarter hour
-			t.Fatalf("after 24h15m: deleted %d, %v; want 2", n, err)
+		if n, err := l.Cleanup(ctx); n != 3 || err != nil { // the first minute and quarter hour, the quiet change state
+			t.Fatalf("after 24h15m: deleted %d, %v; want 3", n, err)
 		}
 		if n := countRows(t, db, "rate_limit_counters"); n != 2 {
 			t.Fatalf("%d counters left, want the day and the recent minute", n)
@@ -441,18 +464,41 @@ func TestPasswordsChangeThrottled(t *testing.T) {
 		if !e.verifies(t, u.ID, pwA) {
 			t.Fatal("the password changed inside the back-off")
 		}
-		// R-LOCK-2: the reset flow stays open meanwhile.
-		tok := e.mustToken(t, "bo@example.org")
-		if err := e.p.Reset(ctx, client, tok, pwB); err != nil {
-			t.Fatalf("reset while change is throttled: %v", err)
-		}
-		mustRateLimited(t, e.p.Change(ctx, client, s, pwB, pwC))
 		e.clock.Advance(time.Minute)
-		if err := e.p.Change(ctx, client, s, pwB, pwC); err != nil {
+		if err := e.p.Change(ctx, client, s, pwA, pwB); err != nil {
 			t.Fatalf("correct old after the back-off: %v", err)
 		}
-		if err := e.p.Change(ctx, client, s, pwA, pwB); !errors.Is(err, models.ErrWrongPassword) {
+		e.mail.next(t)
+		if err := e.p.Change(ctx, client, s, pwA, pwC); !errors.Is(err, models.ErrWrongPassword) {
 			t.Fatalf("wrong old after a success: got %v, want ErrWrongPassword", err)
 		}
+		// R-LOCK-2: the reset flow stays open while change is throttled, and
+		// a completed reset ends the back-off.
+		for range 9 {
+			e.p.Change(ctx, client, s, pwA, pwC)
+		}
+		mustRateLimited(t, e.p.Change(ctx, client, s, pwB, pwC))
+		tok := e.mustToken(t, "bo@example.org")
+		if err := e.p.Reset(ctx, client, tok, pwC); err != nil {
+			t.Fatalf("reset while change is throttled: %v", err)
+		}
+		e.mail.next(t)
+		if err := e.p.Change(ctx, client, s, pwC, pwA); err != nil {
+			t.Fatalf("change after the reset: %v", err)
+		}
 	})
+}
+
+func TestClientKeyGroupsIPv6By64(t *testing.T) {
+	for _, row := range []struct{ a, b string }{
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+	} {
+		if got, want := clientKey(row.a), clientKey(row.b); got != want {
+			t.Errorf("clientKey(%s) = %s, clientKey(%s) = %s; want one bucket", row.a, got, row.b, want)
+		}
+	}
+	if clientKey("2001:db8:1:2::1") == clientKey("2001:db8:1:3::1") || clientKey("192.0.2.7") == clientKey("192.0.2.8") {
+		t.Error("different /64s or IPv4 addresses must not share a bucket")
+	}
 }

@@ -53,7 +53,11 @@ func NewPasswords(d PasswordsDeps) *Passwords {
 
 // Admit applies the coarse per-client ceiling. Errors: models.RateLimited.
 func (p *Passwords) Admit(ctx context.Context, c models.Client) error {
-	return p.limits.Admit(ctx, c.IP)
+	err := p.limits.Admit(ctx, c.IP)
+	if models.KindOf(err) == models.KindRateLimited {
+		p.event(ctx, c, "throttled", slog.String("limit", "client_ceiling"))
+	}
+	return err
 }
 
 // Authenticate verifies a bearer token; see Sessions.Authenticate.
@@ -145,6 +149,10 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	}
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
+	}
+	// Proving control of the mailbox ends any wrong-old-password back-off.
+	if err := p.limits.ChangeSucceeded(ctx, u.ID); err != nil {
+		p.log.WarnContext(ctx, "clear change throttle", slog.String("error", err.Error()))
 	}
 	p.event(ctx, c, "reset_completed", slog.String("user_id", u.ID))
 	return nil

@@ -121,8 +121,11 @@ func NewQueue(db *DB, cfg QueueConfig, log *slog.Logger) (*Queue, error) {
 		RescueStuckJobsAfter: rescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
-		// Finished jobs are housekeeping: River's cleaner deletes them after these.
-		CompletedJobRetentionPeriod: 24 * time.Hour,
+		// Finished jobs are housekeeping: River's cleaner deletes them after
+		// these. Reset jobs carry the submitted address, so completed ones
+		// (most of them for addresses without an account) go after an hour:
+		// the queue must not become a list of probed addresses.
+		CompletedJobRetentionPeriod: time.Hour,
 		CancelledJobRetentionPeriod: 30 * 24 * time.Hour,
 		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
 		MaxAttempts:                 1000, // deadlines, not counts, end retries (see the workers)

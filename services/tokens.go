@@ -11,6 +11,7 @@ import (
 
 	"github.com/accountpw/accountpw/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // tokenBytes is the entropy of a reset token: 256 bits, 43 base64url
@@ -50,6 +51,14 @@ func wellFormedToken(s string) bool {
 func issueToken(ctx context.Context, db *gorm.DB, userID string, now time.Time, ttl time.Duration) (string, error) {
 	plain, hash := newToken()
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Lock the account row so two workers issuing at once cannot each
+		// delete what they see and both insert: one live token per account.
+		// (PostgreSQL; SQLite's IMMEDIATE transactions serialise anyway.)
+		var u models.User
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Select("id").
+			Where("id = ?", userID).Take(&u).Error; err != nil {
+			return err
+		}
 		if err := tx.Where("user_id = ? AND used_at IS NULL", userID).Delete(&models.ResetToken{}).Error; err != nil {
 			return err
 		}

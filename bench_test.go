@@ -25,7 +25,7 @@ import (
 // benchApp wires the real service on a fresh PostgreSQL database with the
 // production argon2id parameters, without starting the queue or a listener:
 // the benchmarks measure server time through the router.
-func benchApp(b *testing.B) (*app, http.Handler, string) {
+func benchApp(b *testing.B, limits bool) (*app, http.Handler, string) {
 	b.Helper()
 	if os.Getenv("CI") == "" && !pgUp() {
 		b.Skip("PostgreSQL is not reachable")
@@ -34,7 +34,8 @@ func benchApp(b *testing.B) (*app, http.Handler, string) {
 	cfg := defaults()
 	cfg.Database.URL = dbURL
 	cfg.Auth.JWTSecret = "bench-secret-0123456789abcdefghijklmno"
-	cfg.Limits.Disabled = true
+	cfg.Limits.Disabled = !limits
+	raiseClientLimits(&cfg) // one benchmark client; the per-address quota stays
 	cfg.Password.HashWait = time.Minute
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	a, err := open(context.Background(), cfg, log, true)
@@ -86,11 +87,15 @@ func serve1(b *testing.B, h http.Handler, bearer, body string, want int) {
 
 // BenchmarkEmailBranch: validate, count, enqueue. No hashing, no mail.
 func BenchmarkEmailBranch(b *testing.B) {
-	_, h, _ := benchApp(b)
-	i := 0
-	for b.Loop() {
-		serve1(b, h, "", fmt.Sprintf(`{"email":"bench%d@example.org"}`, i), http.StatusAccepted)
-		i++
+	for _, limits := range []bool{false, true} {
+		b.Run(fmt.Sprintf("limits=%v", limits), func(b *testing.B) {
+			_, h, _ := benchApp(b, limits)
+			i := 0
+			for b.Loop() {
+				serve1(b, h, "", fmt.Sprintf(`{"email":"bench%d@example.org"}`, i), http.StatusAccepted)
+				i++
+			}
+		})
 	}
 }
 
@@ -101,7 +106,7 @@ const (
 
 // BenchmarkTokenBranch: one argon2id hash per request at m=64 MiB, t=3, p=4.
 func BenchmarkTokenBranch(b *testing.B) {
-	a, h, dbURL := benchApp(b)
+	a, h, dbURL := benchApp(b, true)
 	u, err := a.passwords.CreateUser(context.Background(), "bench@example.org", benchPw1)
 	if err != nil {
 		b.Fatal(err)
@@ -130,7 +135,7 @@ func BenchmarkTokenBranch(b *testing.B) {
 // BenchmarkChangeBranch: two argon2id computations per request (verify old,
 // hash new) at m=64 MiB, t=3, p=4.
 func BenchmarkChangeBranch(b *testing.B) {
-	a, h, _ := benchApp(b)
+	a, h, _ := benchApp(b, true)
 	u, err := a.passwords.CreateUser(context.Background(), "bench@example.org", benchPw1)
 	if err != nil {
 		b.Fatal(err)

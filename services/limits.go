@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"gorm.io/gorm"
 )
 
 // Rate allows Max events per fixed window of length Per (whole seconds).
@@ -112,11 +113,11 @@ func (l *Limits) off() bool { return l == nil || l.db == nil }
 
 // hit counts one event in the current window of r for bucket and returns how
 // long until that window ends if the count is now over r.Max, else zero.
-func (l *Limits) hit(ctx context.Context, name, subject string, r Rate) (time.Duration, error) {
+func (l *Limits) hit(ctx context.Context, db *gorm.DB, name, subject string, r Rate) (time.Duration, error) {
 	now := l.now()
 	bucket, start, end := window(name, subject, r, now)
 	var hits int64
-	err := l.db.Gorm.WithContext(ctx).Raw(`INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits)
+	err := db.WithContext(ctx).Raw(`INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits)
 		VALUES (?, ?, ?, 1)
 		ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counters.hits + 1
 		RETURNING hits`, bucket, start, end.Unix()).Scan(&hits).Error
@@ -138,9 +139,9 @@ func window(name, subject string, r Rate, now time.Time) (bucket string, start i
 
 // limited counts an event in each rate in turn and stops at the first one
 // over quota, returning how long until its window resets.
-func (l *Limits) limited(ctx context.Context, name, subject string, rates ...Rate) (time.Duration, error) {
+func (l *Limits) limited(ctx context.Context, db *gorm.DB, name, subject string, rates ...Rate) (time.Duration, error) {
 	for _, r := range rates {
-		if retry, err := l.hit(ctx, name, subject, r); err != nil || retry > 0 {
+		if retry, err := l.hit(ctx, db, name, subject, r); err != nil || retry > 0 {
 			return retry, err
 		}
 	}
@@ -153,7 +154,7 @@ func (l *Limits) Admit(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.limited(ctx, "ip", clientKey(ip), l.cfg.Client))
+	return rateLimited(l.limited(ctx, l.db.Gorm, "ip", clientKey(ip), l.cfg.Client))
 }
 
 // ResetRequestByClient limits {"email"} requests per client IP. Errors:
@@ -162,7 +163,11 @@ func (l *Limits) ResetRequestByClient(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.limited(ctx, "reset_ip", clientKey(ip), l.cfg.ResetClient, l.cfg.ResetClientLong))
+	return l.resetByClient(ctx, l.db.Gorm, ip)
+}
+
+func (l *Limits) resetByClient(ctx context.Context, db *gorm.DB, ip string) error {
+	return rateLimited(l.limited(ctx, db, "reset_ip", clientKey(ip), l.cfg.ResetClient, l.cfg.ResetClientLong))
 }
 
 // ResetRequestByAddress counts a request for an address key, known or not;
@@ -172,9 +177,27 @@ func (l *Limits) ResetRequestByAddress(ctx context.Context, key string) (bool, e
 	if l.off() {
 		return true, nil
 	}
+	return l.resetByAddress(ctx, l.db.Gorm, key)
+}
+
+func (l *Limits) resetByAddress(ctx context.Context, db *gorm.DB, key string) (bool, error) {
 	sum := sha256.Sum256([]byte("addr:" + key))
-	retry, err := l.limited(ctx, "reset_addr", hex.EncodeToString(sum[:]), l.cfg.ResetAddress, l.cfg.ResetAddressLong)
+	retry, err := l.limited(ctx, db, "reset_addr", hex.EncodeToString(sum[:]), l.cfg.ResetAddress, l.cfg.ResetAddressLong)
 	return err == nil && retry == 0, err
+}
+
+// ResetRequest applies both {"email"} limits inside tx, so that they and the
+// enqueue that follows commit once: per client first (models.RateLimited),
+// then per address (false: over quota, silently). The counts of a refused
+// request are kept: the caller commits tx whatever the outcome.
+func (l *Limits) ResetRequest(ctx context.Context, tx *gorm.DB, ip, key string) (bool, error) {
+	if l.off() {
+		return true, nil
+	}
+	if err := l.resetByClient(ctx, tx, ip); err != nil {
+		return false, err
+	}
+	return l.resetByAddress(ctx, tx, key)
 }
 
 // clientKey is the subject of a per-client bucket: the IPv4 address, or the
@@ -230,7 +253,7 @@ func (l *Limits) TokenFailed(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.hit(ctx, "token_fail", clientKey(ip), l.cfg.TokenFailures))
+	return rateLimited(l.hit(ctx, l.db.Gorm, "token_fail", clientKey(ip), l.cfg.TokenFailures))
 }
 
 // Cleanup deletes counters whose window ended more than 24 hours ago and

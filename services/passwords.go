@@ -78,20 +78,32 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 	if err := models.ValidateEmail(email); err != nil {
 		return err
 	}
-	if err := p.limits.ResetRequestByClient(ctx, c.IP); err != nil {
-		p.event(ctx, c, "throttled", slog.String("limit", "reset_request_ip"))
-		return err
-	}
 	key := models.EmailKey(email)
-	ok, err := p.limits.ResetRequestByAddress(ctx, key)
+	// The limits and the enqueue commit once: a refused request keeps its
+	// counts and queues nothing.
+	var limited error
+	queued := false
+	err := p.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ok, err := p.limits.ResetRequest(ctx, tx, c.IP, key)
+		if models.KindOf(err) == models.KindRateLimited {
+			limited = err
+			return nil
+		}
+		if err != nil || !ok {
+			return err
+		}
+		queued = true
+		return p.queue.enqueueResetTx(ctx, tx, key, c)
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("request reset: %w", err)
 	}
-	p.event(ctx, c, "reset_requested", slog.String("recipient", p.pseudo.Email(key)), slog.Bool("queued", ok))
-	if !ok {
-		return nil
+	if limited != nil {
+		p.event(ctx, c, "throttled", slog.String("limit", "reset_request_ip"))
+		return limited
 	}
-	return p.queue.EnqueueReset(ctx, key, c)
+	p.event(ctx, c, "reset_requested", slog.String("recipient", p.pseudo.Email(key)), slog.Bool("queued", queued))
+	return nil
 }
 
 // Reset sets a new password with a reset token. The token must be unused,

@@ -164,13 +164,17 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
-// EnqueueReset durably records a reset request for the address with lookup
-// key emailKey. It does not look the address up: that is the worker's job,
-// so a request costs the same for every address.
-func (q *Queue) EnqueueReset(ctx context.Context, emailKey string, c models.Client) error {
+// enqueueResetTx durably records a reset request for the address with
+// lookup key emailKey, inside tx. It does not look the address up: that is
+// the worker's job, so a request costs the same for every address.
+func (q *Queue) enqueueResetTx(ctx context.Context, tx *gorm.DB, emailKey string, c models.Client) error {
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return errors.New("enqueue reset email: not inside a transaction")
+	}
 	args := resetArgs{EmailKey: emailKey, RequestedAt: q.cfg.Now().UTC(), IP: c.IP, RequestID: c.RequestID,
 		Recipient: q.cfg.Pseudonym(emailKey)}
-	if _, err := q.client.Insert(ctx, args, nil); err != nil {
+	if _, err := q.client.InsertTx(ctx, sqlTx, args, nil); err != nil {
 		return fmt.Errorf("enqueue reset email: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"gorm.io/gorm"
 )
 
 // countingMailer accepts every message after delay and signals when n have
@@ -59,7 +60,10 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range b.N {
-				if err := q.EnqueueReset(ctx, fmt.Sprintf("w%06d@example.org", i), models.Client{}); err != nil {
+				err := db.Gorm.Transaction(func(tx *gorm.DB) error {
+					return q.enqueueResetTx(ctx, tx, fmt.Sprintf("w%06d@example.org", i), models.Client{})
+				})
+				if err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,10 +26,7 @@ import (
 // the benchmarks measure server time through the router.
 func benchApp(b *testing.B, limits bool) (*app, http.Handler, string) {
 	b.Helper()
-	if os.Getenv("CI") == "" && !pgUp() {
-		b.Skip("PostgreSQL is not reachable")
-	}
-	dbURL := mustPostgresURLB(b)
+	dbURL := mustPostgresURL(b)
 	cfg := defaults()
 	cfg.Database.URL = dbURL
 	cfg.Auth.JWTSecret = "bench-secret-0123456789abcdefghijklmno"
@@ -44,31 +40,6 @@ func benchApp(b *testing.B, limits bool) (*app, http.Handler, string) {
 	}
 	b.Cleanup(a.close)
 	return a, handlers.New(a.passwords, handlers.Options{Logger: log}), dbURL
-}
-
-func pgUp() bool {
-	db, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	if err != nil {
-		return false
-	}
-	defer db.Close()
-	return db.Ping() == nil
-}
-
-func mustPostgresURLB(b *testing.B) string {
-	admin, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	})
-	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
 }
 
 func serve1(b *testing.B, h http.Handler, bearer, body string, want int) {

@@ -83,25 +83,29 @@ func (f *fakeSendGrid) next(t *testing.T) map[string]any {
 	}
 }
 
-// mustPostgresURL creates an empty database for this test and drops it after.
-// Under CI an unreachable server fails the test instead of skipping it.
-func mustPostgresURL(t *testing.T) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+// adminURL is the server's maintenance database, used to create and drop
+// a database per test.
+const adminURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// mustPostgresURL creates an empty database for this test or benchmark and
+// drops it after. Under CI an unreachable server fails instead of skipping.
+func mustPostgresURL(tb testing.TB) string {
+	tb.Helper()
+	admin, err := sql.Open("pgx", adminURL)
 	if err == nil {
 		err = admin.Ping()
 	}
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL is not reachable (CI is set, so this fails): %v", err)
+			tb.Fatalf("PostgreSQL is not reachable (CI is set, so this fails): %v", err)
 		}
-		t.Skipf("PostgreSQL is not reachable; start it to run this test: %v", err)
+		tb.Skipf("PostgreSQL is not reachable; start it to run this: %v", err)
 	}
 	name := fmt.Sprintf("e2e_%d", time.Now().UnixNano())
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 		admin.Close()
 	})

@@ -3,7 +3,6 @@ package services
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/accountpw/accountpw/models"
@@ -25,7 +24,7 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 		return models.ErrUnauthenticated
 	}
 	if err != nil {
-		return fmt.Errorf("change password: %w", err)
+		return storeErr("change password", err)
 	}
 	oldPw, newPw := models.NormalizePassword(oldPassword), models.NormalizePassword(newPassword)
 	// The policy first: a refused new password says nothing about the old
@@ -66,7 +65,7 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 		if errors.Is(err, models.ErrWrongPassword) {
 			return err
 		}
-		return fmt.Errorf("change password: %w", err)
+		return storeErr("change password", err)
 	}
 	p.event(ctx, c, "change_succeeded", slog.String("user_id", u.ID))
 	return nil

@@ -3,7 +3,6 @@ package services
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -96,7 +95,7 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 		return p.queue.enqueueResetTx(ctx, tx, key, c)
 	})
 	if err != nil {
-		return fmt.Errorf("request reset: %w", err)
+		return storeErr("request reset", err)
 	}
 	if limited != nil {
 		p.event(ctx, c, "throttled", slog.String("limit", "reset_request_ip"))
@@ -133,7 +132,7 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 		return p.tokenFailed(ctx, c)
 	}
 	if err != nil {
-		return fmt.Errorf("reset password: %w", err)
+		return storeErr("reset password", err)
 	}
 	pw := models.NormalizePassword(newPassword)
 	if err := p.policy.Check(ctx, pw, u.Email); err != nil {
@@ -160,7 +159,7 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 		return p.tokenFailed(ctx, c)
 	}
 	if err != nil {
-		return fmt.Errorf("reset password: %w", err)
+		return storeErr("reset password", err)
 	}
 	// Proving control of the mailbox ends any wrong-old-password back-off.
 	if err := p.limits.ChangeSucceeded(ctx, u.ID); err != nil {

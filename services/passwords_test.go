@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"gorm.io/gorm"
 )
 
 const (
@@ -280,4 +283,47 @@ func TestPepperRotation(t *testing.T) {
 	if !strings.Contains(got.PasswordHash, ",k=2$") {
 		t.Fatalf("stored %q, want the current pepper id k=2", got.PasswordHash)
 	}
+}
+
+// A reset that fails inside its transaction changes nothing: the token still
+// works and the old password still verifies (R-ERR-6). A database that is
+// gone answers "unavailable" (503), not a server fault.
+func TestResetFailureIsAtomic(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		u := e.mustUser(t, "atom@example.org", pwA)
+		tok := e.mustToken(t, "atom@example.org")
+		var failing sync.Map
+		failing.Store("on", true)
+		err := db.Gorm.Callback().Update().Before("gorm:update").Register("test:fail_users", func(tx *gorm.DB) {
+			if on, _ := failing.Load("on"); on == true && tx.Statement.Table == "users" {
+				tx.AddError(errors.New("injected failure"))
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.p.Reset(ctx, client, tok, pwB); err == nil || errors.Is(err, models.ErrInvalidToken) {
+			t.Fatalf("got %v, want the injected failure", err)
+		}
+		failing.Store("on", false)
+		if !e.verifies(t, u.ID, pwA) {
+			t.Fatal("the password changed although the reset failed")
+		}
+		if err := e.p.Reset(ctx, client, tok, pwB); err != nil {
+			t.Fatalf("the token was consumed by the failed reset: %v", err)
+		}
+
+		gone, err := OpenDB("", filepath.Join(t.TempDir(), "gone.db"), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone.Close()
+		p := NewPasswords(PasswordsDeps{DB: gone, Hasher: e.hasher, Policy: NewPolicy(PolicyConfig{}), Queue: e.q,
+			Limits: &Limits{}, Pseudo: NewPseudonymizer([]byte("k")), Log: slog.New(slog.DiscardHandler)})
+		if err := p.Reset(ctx, client, tok, pwC); !errors.Is(err, models.ErrUnavailable) {
+			t.Fatalf("database gone: got %v, want ErrUnavailable", err)
+		}
+	})
 }

@@ -87,7 +87,7 @@ func (s *Sessions) Authenticate(ctx context.Context, bearer string) (models.Sess
 		return models.Session{}, models.ErrUnauthenticated
 	}
 	if err != nil {
-		return models.Session{}, fmt.Errorf("authenticate: %w", err)
+		return models.Session{}, storeErr("authenticate", err)
 	}
 	iat := claims.IssuedAt.Time.Truncate(time.Second)
 	if iat.Before(u.PasswordChangedAt.Truncate(time.Second)) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -221,5 +223,80 @@ func TestCrashDuringSendIsRedelivered(t *testing.T) {
 	}
 	if err := second.Wait(); err != nil {
 		t.Fatalf("after SIGTERM: %v, want exit status 0", err)
+	}
+}
+
+// An operator lists a dead letter with `mail failed` and re-queues it with
+// `mail retry ID`; the email then arrives.
+func TestMailCommands(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		refuse = true
+		got    = make(chan string, 10)
+	)
+	sg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"errors":[{"message":"The from address does not match a verified Sender Identity"}]}`)
+			got <- "refused"
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		got <- string(b)
+	}))
+	defer sg.Close()
+	dbURL := mustPostgresURL(t)
+	env := replicaEnv(dbURL, sg.URL)
+	base, _ := startServe(t, env)
+	mustUsers(t, dbURL, 1)
+	wantStatus(t, put(t, base, "", `{"email":"user000@example.org"}`), http.StatusAccepted)
+	if s := <-got; s != "refused" {
+		t.Fatalf("got %q, want the refusal", s)
+	}
+	var dl struct {
+		ID        int64
+		Kind      string
+		Recipient string
+		LastError string `json:"last_error"`
+		Attempts  int
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for dl.ID == 0 {
+		out := runCmd(t, env, "", "mail", "failed")
+		if out != "" {
+			if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &dl); err != nil {
+				t.Fatalf("mail failed printed %q: %v", out, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter listed within 20 s")
+		}
+		time.Sleep(50 * time.Millisecond) // polling for the job's final state
+	}
+	if dl.Kind != "reset" || dl.Attempts != 1 || !strings.Contains(dl.LastError, "verified Sender Identity") ||
+		strings.Contains(dl.Recipient, "user000") {
+		t.Fatalf("dead letter %+v: want kind reset, 1 attempt, the provider's text and a pseudonym", dl)
+	}
+	mu.Lock()
+	refuse = false
+	mu.Unlock()
+	if out := runCmd(t, env, "", "mail", "retry", fmt.Sprint(dl.ID)); !strings.Contains(out, "queued again") {
+		t.Fatalf("mail retry printed %q", out)
+	}
+	select {
+	case s := <-got:
+		if !strings.Contains(s, "user000@example.org") || !strings.Contains(s, "password-reset?token=") {
+			t.Fatalf("the retried email is not the reset email: %s", s)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the retried email did not arrive within 20 s")
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"mail", "retry", fmt.Sprint(dl.ID)}, mapEnv(env), strings.NewReader(""), &out); err == nil {
+		t.Fatal("retrying a delivered message must fail")
 	}
 }

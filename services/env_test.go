@@ -1,8 +1,8 @@
 package services
 
 import (
+	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -73,7 +73,21 @@ func (f *fakeMailer) none(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for the queue's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
 type testEnv struct {
+	logs   *syncBuffer
 	db     *DB
 	p      *Passwords
 	q      *Queue
@@ -104,7 +118,8 @@ func newEnv(t *testing.T, db *DB, opts ...envOption) *testEnv {
 	if e.hasher, err = NewHasher(hc); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	e.logs = &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	if e.q, err = NewQueue(db, qc, log); err != nil {
 		t.Fatal(err)
 	}

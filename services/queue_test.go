@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -140,4 +141,44 @@ func TestResetEmailStopsAfterTokenLifetime(t *testing.T) {
 		}
 		e.mail.none(t)
 	})
+}
+
+// Every delivery outcome is one structured line: message id, kind, attempt,
+// outcome and the recipient as a keyed pseudonym. No line of any flow holds
+// the address, the token or a password.
+func TestDeliveryIsLoggedWithoutSecrets(t *testing.T) {
+	e := newEnv(t, mustSQLite(t))
+	e.mustUser(t, "Canary.Person@example.org", pwA)
+	tok := e.mustToken(t, "canary.person@EXAMPLE.org")
+	if err := e.p.Reset(context.Background(), client, tok, pwB); err != nil {
+		t.Fatal(err)
+	}
+	e.mail.next(t) // the notice
+	e.waitFinal(t) // the reset email's job
+	e.waitFinal(t) // the notice's job
+	var sent []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if m["msg"] == "mail delivery" {
+			sent = append(sent, m)
+		}
+	}
+	if len(sent) != 2 {
+		t.Fatalf("got %d delivery lines, want 2 (reset and notice)", len(sent))
+	}
+	for _, m := range sent {
+		id, _ := m["message_id"].(string)
+		rcpt, _ := m["recipient"].(string)
+		if !strings.HasPrefix(id, "job-") || m["attempt"] != 1.0 || m["outcome"] != "sent" || !strings.HasPrefix(rcpt, "e:") {
+			t.Errorf("delivery line %v: want message_id job-N, attempt 1, outcome sent, an e: pseudonym", m)
+		}
+	}
+	for _, secret := range []string{"canary.person", "Canary.Person", tok, pwA, pwB} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
 }

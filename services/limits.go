@@ -223,37 +223,31 @@ func rateLimited(retry time.Duration, err error) error {
 	return models.RateLimited(retry)
 }
 
-// TokenGuessing refuses a client IP that already has TokenFailures.Max failed
-// tokens in the current window; it runs before any token lookup, so the
-// attempt after the last allowed failure is refused. It counts nothing.
-// Errors: models.RateLimited, a wrapped database error.
-func (l *Limits) TokenGuessing(ctx context.Context, ip string) error {
-	if l.off() {
-		return nil
-	}
-	now := l.now()
-	bucket, start, end := window("token_fail", clientKey(ip), l.cfg.TokenFailures, now)
-	var hits int64
-	err := l.db.Gorm.WithContext(ctx).Raw(`SELECT hits FROM rate_limit_counters WHERE bucket = ? AND window_start = ?`,
-		bucket, start).Scan(&hits).Error
-	if err != nil {
-		return fmt.Errorf("rate limit token_fail: %w", err)
-	}
-	if hits >= int64(l.cfg.TokenFailures.Max) {
-		return models.RateLimited(end.Sub(now))
-	}
-	return nil
-}
-
-// TokenFailed counts a failed token for the client IP. It returns
-// models.RateLimited only for a failure beyond the limit, which concurrent
-// attempts that all passed TokenGuessing can reach. Errors: models.RateLimited,
-// a wrapped database error.
-func (l *Limits) TokenFailed(ctx context.Context, ip string) error {
+// TokenAttempt counts a {"token","new"} attempt for the client IP before
+// the token is looked up, and refuses the attempt after TokenFailures.Max in
+// the window: counting first means concurrent guesses cannot all be looked
+// up before any is counted. Errors: models.RateLimited, a wrapped database
+// error.
+func (l *Limits) TokenAttempt(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
 	return rateLimited(l.hit(ctx, l.db.Gorm, "token_fail", clientKey(ip), l.cfg.TokenFailures))
+}
+
+// TokenValid gives back the attempt of a client whose token was genuine, so
+// that only failed tokens count. Errors: a wrapped database error.
+func (l *Limits) TokenValid(ctx context.Context, ip string) error {
+	if l.off() {
+		return nil
+	}
+	bucket, start, _ := window("token_fail", clientKey(ip), l.cfg.TokenFailures, l.now())
+	err := l.db.Gorm.WithContext(ctx).Exec(`UPDATE rate_limit_counters SET hits = hits - 1
+		WHERE bucket = ? AND window_start = ? AND hits > 0`, bucket, start).Error
+	if err != nil {
+		return fmt.Errorf("rate limit token_fail: %w", err)
+	}
+	return nil
 }
 
 // Cleanup deletes counters whose window ended more than 24 hours ago and

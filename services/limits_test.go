@@ -74,8 +74,8 @@ func TestLimitsOff(t *testing.T) {
 	for name, l := range map[string]*Limits{"zero value": {}, "nil": nil, "disabled": NewLimits(db, LimitsConfig{Disabled: true}, nil)} {
 		for range 200 {
 			ok, err := l.ResetRequestByAddress(ctx, "a@example.org")
-			errs := errors.Join(err, l.Admit(ctx, "ip"), l.ResetRequestByClient(ctx, "ip"), l.TokenGuessing(ctx, "ip"),
-				l.TokenFailed(ctx, "ip"), l.ChangeAttempt(ctx, "u"), l.ChangeUnchecked(ctx, "u"), l.ChangeSucceeded(ctx, "u"))
+			errs := errors.Join(err, l.Admit(ctx, "ip"), l.ResetRequestByClient(ctx, "ip"), l.TokenAttempt(ctx, "ip"),
+				l.TokenValid(ctx, "ip"), l.ChangeAttempt(ctx, "u"), l.ChangeUnchecked(ctx, "u"), l.ChangeSucceeded(ctx, "u"))
 			if !ok || errs != nil {
 				t.Fatalf("%s: got %v, %v; want everything allowed", name, ok, errs)
 			}
@@ -100,15 +100,7 @@ func TestLimitsPerClient(t *testing.T) {
 		}{
 			{"every request", func(l *Limits, ip string) error { return l.Admit(ctx, ip) }, 120, time.Minute},
 			{"reset requests", func(l *Limits, ip string) error { return l.ResetRequestByClient(ctx, ip) }, 10, time.Minute},
-			{"failed tokens", func(l *Limits, ip string) error {
-				if err := l.TokenGuessing(ctx, ip); err != nil {
-					return err
-				}
-				if err := l.TokenFailed(ctx, ip); err != nil {
-					t.Fatalf("a counted failure within the limit: %v", err)
-				}
-				return nil
-			}, 10, 15 * time.Minute},
+			{"failed tokens", func(l *Limits, ip string) error { return l.TokenAttempt(ctx, ip) }, 10, 15 * time.Minute},
 		} {
 			t.Run(row.name, func(t *testing.T) {
 				l, clock := mustLimits(t, db, LimitsConfig{})
@@ -229,7 +221,9 @@ func TestLimitsConcurrent(t *testing.T) {
 	}{
 		{"client ceiling", 50, 5, LimitsConfig{Client: Rate{Max: 5, Per: time.Hour}},
 			func(ctx context.Context, l *Limits) error { return l.Admit(ctx, "192.0.2.9") }},
-		// Wrong-old attempts are counted before the check (R-RATE-4).
+		// Token and wrong-old attempts are counted before the check (R-RATE-3, R-RATE-4).
+		{"token attempts", 40, 10, LimitsConfig{},
+			func(ctx context.Context, l *Limits) error { return l.TokenAttempt(ctx, "192.0.2.10") }},
 		{"change attempts", 40, 10, LimitsConfig{},
 			func(ctx context.Context, l *Limits) error { return l.ChangeAttempt(ctx, "u") }},
 	}
@@ -300,6 +294,14 @@ func TestPasswordsTokenGuessingThrottled(t *testing.T) {
 		guess := func() error {
 			plain, _ := newToken()
 			return e.p.Reset(ctx, client, plain, pwB)
+		}
+		// A genuine token is not a guess: a person retrying after policy
+		// refusals is never throttled for it.
+		first := e.mustToken(t, "ada@example.org")
+		for i := range 12 {
+			if err := e.p.Reset(ctx, client, first, "short"); !errors.Is(err, models.ErrPasswordTooShort) {
+				t.Fatalf("policy retry %d with a genuine token: got %v, want ErrPasswordTooShort", i+1, err)
+			}
 		}
 		for i := range 10 {
 			if err := guess(); !errors.Is(err, models.ErrInvalidToken) {

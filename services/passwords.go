@@ -113,7 +113,8 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 // the models.ErrPassword* policy errors, models.ErrHashBusy, a wrapped
 // database error.
 func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPassword string) error {
-	if err := p.limits.TokenGuessing(ctx, c.IP); err != nil {
+	// Every attempt counts until its token proves genuine (R-RATE-3).
+	if err := p.limits.TokenAttempt(ctx, c.IP); err != nil {
 		p.event(ctx, c, "throttled", slog.String("limit", "token_failures_ip"))
 		return err
 	}
@@ -133,6 +134,9 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	}
 	if err != nil {
 		return storeErr("reset password", err)
+	}
+	if err := p.limits.TokenValid(ctx, c.IP); err != nil {
+		p.log.WarnContext(ctx, "give back token attempt", slog.String("error", err.Error()))
 	}
 	pw := models.NormalizePassword(newPassword)
 	if err := p.policy.Check(ctx, pw, u.Email); err != nil {
@@ -171,9 +175,6 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 
 func (p *Passwords) tokenFailed(ctx context.Context, c models.Client) error {
 	p.event(ctx, c, "token_failed")
-	if err := p.limits.TokenFailed(ctx, c.IP); err != nil {
-		return err
-	}
 	return models.ErrInvalidToken
 }
 

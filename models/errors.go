@@ -48,11 +48,6 @@ func (e *Error) Is(target error) bool {
 	return errors.As(target, &t) && t.Code == e.Code
 }
 
-// Invalid returns a 400-kind error about one request member.
-func Invalid(field, message string) *Error {
-	return &Error{Kind: KindInvalid, Code: "invalid_body", Message: message, Field: field}
-}
-
 // RateLimited returns a 429-kind error that tells the client when to retry.
 // after is rounded up to whole seconds, never below one.
 func RateLimited(after time.Duration) *Error {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -181,4 +183,37 @@ func TestDeliveryIsLoggedWithoutSecrets(t *testing.T) {
 			t.Errorf("the log holds %q", secret)
 		}
 	}
+}
+
+// Housekeeping deletes expired tokens, used or not, keeps live ones, and runs
+// the configured extra clean-up.
+func TestHousekeeping(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *DB) {
+		e := newEnv(t, db)
+		u := e.mustUser(t, "house@example.org", pwA)
+		now := e.clock.Now()
+		used := now.Add(-time.Hour)
+		for i, tok := range []models.ResetToken{
+			{UserID: u.ID, TokenHash: "expired", ExpiresAt: now.Add(-time.Minute), CreatedAt: now},
+			{UserID: u.ID, TokenHash: "expired-used", ExpiresAt: now.Add(-time.Minute), UsedAt: &used, CreatedAt: now},
+			{UserID: u.ID, TokenHash: "live", ExpiresAt: now.Add(time.Minute), CreatedAt: now},
+		} {
+			if err := db.Gorm.Create(&tok).Error; err != nil {
+				t.Fatalf("token %d: %v", i, err)
+			}
+		}
+		// A worker of its own, so the running queue's hourly job cannot be
+		// the one that did the work.
+		cleaned := false
+		w := &housekeepingWorker{q: &Queue{db: db, log: slog.New(slog.DiscardHandler), cfg: QueueConfig{Now: e.clock.Now,
+			Housekeeping: func(context.Context) error { cleaned = true; return nil }}}}
+		if err := w.Work(context.Background(), &river.Job[housekeepingArgs]{}); err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		db.Gorm.Model(&models.ResetToken{}).Order("token_hash").Pluck("token_hash", &left)
+		if len(left) != 1 || left[0] != "live" || !cleaned {
+			t.Fatalf("left %v, clean-up ran %v; want only the live token and the clean-up", left, cleaned)
+		}
+	})
 }

@@ -27,8 +27,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
-
-	"github.com/accountpw/accountpw/models"
 )
 
 const (
@@ -91,7 +89,7 @@ type HasherConfig struct {
 type Hasher struct {
 	cfg     HasherConfig
 	peppers map[string][]byte // current and old, by id
-	slots   chan struct{}
+	slots   slots
 	// held, when set by a test, runs while a slot is held.
 	held func()
 }
@@ -130,7 +128,7 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 			return nil, fmt.Errorf("argon2 pepper %q: id must be 1-32 of [A-Za-z0-9_-] and key at least %d bytes", id, minPepper)
 		}
 	}
-	return &Hasher{cfg: cfg, peppers: peppers, slots: make(chan struct{}, cfg.Slots)}, nil
+	return &Hasher{cfg: cfg, peppers: peppers, slots: newSlots(cfg.Slots)}, nil
 }
 
 // Hash returns the PHC string of a normalised password. Errors:
@@ -175,19 +173,11 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 // derive computes the stored key inside a slot, so at most Slots × Memory is
 // ever allocated by hashing (R-HASH-6).
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p HashParams, n uint32, pepper []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	release, err := h.slots.acquire(ctx, h.cfg.Wait)
+	if err != nil {
 		return nil, err
 	}
-	timer := time.NewTimer(h.cfg.Wait)
-	defer timer.Stop()
-	select {
-	case h.slots <- struct{}{}:
-	case <-timer.C:
-		return nil, models.ErrHashBusy
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-h.slots }()
+	defer release()
 	if h.held != nil {
 		h.held()
 	}

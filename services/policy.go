@@ -65,7 +65,7 @@ type PolicyConfig struct {
 type Policy struct {
 	cfg   PolicyConfig
 	hibp  *hibp // nil when the breach check is off
-	slots chan struct{}
+	slots slots
 }
 
 // NewPolicy fills in cfg's defaults and returns a Policy.
@@ -83,7 +83,7 @@ func NewPolicy(cfg PolicyConfig) *Policy {
 	if cfg.Wait <= 0 {
 		cfg.Wait = 200 * time.Millisecond
 	}
-	p := &Policy{cfg: cfg, slots: make(chan struct{}, cfg.Slots)}
+	p := &Policy{cfg: cfg, slots: newSlots(cfg.Slots)}
 	if cfg.HIBP.Enabled {
 		p.hibp = newHIBP(cfg.HIBP)
 	}
@@ -135,16 +135,11 @@ func (p *Policy) Check(ctx context.Context, normalized, email string) error {
 // strength runs zxcvbn on the first strengthRunes of the password inside a
 // bounded slot. Errors: models.ErrHashBusy, ctx's error.
 func (p *Policy) strength(ctx context.Context, pw string, inputs []string) (int, error) {
-	t := time.NewTimer(p.cfg.Wait)
-	defer t.Stop()
-	select {
-	case p.slots <- struct{}{}:
-	case <-t.C:
-		return 0, models.ErrHashBusy
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	release, err := p.slots.acquire(ctx, p.cfg.Wait)
+	if err != nil {
+		return 0, err
 	}
-	defer func() { <-p.slots }()
+	defer release()
 	return zxcvbn.PasswordStrength(prefix(pw, strengthRunes), inputs).Score, nil
 }
 

@@ -69,18 +69,9 @@ func (w *resetWorker) Work(ctx context.Context, job *river.Job[resetArgs]) error
 	q, a := w.q, job.Args
 	now := q.cfg.Now()
 	msg := models.Message{ID: "job-" + strconv.FormatInt(job.ID, 10), Kind: models.MessageReset}
-	if now.After(a.RequestedAt.Add(q.cfg.TokenTTL)) {
-		q.logDelivery(ctx, msg, job.Attempt, a.Recipient, "expired", nil)
-		return river.JobCancel(errors.New("reset email not delivered within the token lifetime"))
-	}
-	var u models.User
-	err := q.db.Gorm.WithContext(ctx).Where("email_key = ?", a.EmailKey).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		q.logDelivery(ctx, msg, job.Attempt, a.Recipient, "no_account", nil)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reset email: find account: %w", err)
+	u, done, err := q.recipient(ctx, msg, job.Attempt, a.Recipient, a.RequestedAt.Add(q.cfg.TokenTTL), "email_key", a.EmailKey)
+	if done {
+		return err
 	}
 	token, err := issueToken(ctx, q.db.Gorm, u.ID, now, q.cfg.TokenTTL)
 	if err != nil {
@@ -122,18 +113,9 @@ func (w *noticeWorker) NextRetry(job *river.Job[noticeArgs]) time.Time {
 func (w *noticeWorker) Work(ctx context.Context, job *river.Job[noticeArgs]) error {
 	q, a := w.q, job.Args
 	msg := models.Message{ID: "job-" + strconv.FormatInt(job.ID, 10), Kind: models.MessageNotice}
-	if q.cfg.Now().After(a.At.Add(q.cfg.NoticeDeadline)) {
-		q.logDelivery(ctx, msg, job.Attempt, a.Recipient, "expired", nil)
-		return river.JobCancel(errors.New("notice not delivered within its deadline"))
-	}
-	var u models.User
-	err := q.db.Gorm.WithContext(ctx).Where("id = ?", a.UserID).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		q.logDelivery(ctx, msg, job.Attempt, a.Recipient, "no_account", nil)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("notice: find account: %w", err)
+	u, done, err := q.recipient(ctx, msg, job.Attempt, a.Recipient, a.At.Add(q.cfg.NoticeDeadline), "id", a.UserID)
+	if done {
+		return err
 	}
 	msg, err = RenderNotice(NoticeEmail{MessageID: msg.ID, To: u.Email, Change: a.Change, At: a.At,
 		IP: a.IP, SupportContact: q.cfg.SupportContact})
@@ -141,6 +123,28 @@ func (w *noticeWorker) Work(ctx context.Context, job *river.Job[noticeArgs]) err
 		return river.JobCancel(fmt.Errorf("notice: %w", err))
 	}
 	return q.deliver(ctx, msg, job.Attempt, a.Recipient)
+}
+
+// recipient resolves the account a job mails (column = value). done means
+// there is nothing to send and err is the job's result: a dead letter when
+// the deadline has passed (the message would arrive useless), success when
+// there is no such account (unknown address, or deleted since), or a
+// database error to retry.
+func (q *Queue) recipient(ctx context.Context, msg models.Message, attempt int, pseudonym string,
+	deadline time.Time, column, value string) (u models.User, done bool, err error) {
+	if q.cfg.Now().After(deadline) {
+		q.logDelivery(ctx, msg, attempt, pseudonym, "expired", nil)
+		return u, true, river.JobCancel(fmt.Errorf("%s email not delivered before its deadline", msg.Kind))
+	}
+	err = q.db.Gorm.WithContext(ctx).Where(column+" = ?", value).Take(&u).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		q.logDelivery(ctx, msg, attempt, pseudonym, "no_account", nil)
+		return u, true, nil
+	case err != nil:
+		return u, true, fmt.Errorf("%s email: find account: %w", msg.Kind, err)
+	}
+	return u, false, nil
 }
 
 // deliver sends msg and turns the outcome into River's vocabulary: nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/accountpw/accountpw/handlers"
 	"github.com/accountpw/accountpw/services"
+	"github.com/accountpw/accountpw/services/config"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -27,7 +28,7 @@ import (
 func benchApp(b *testing.B, limits bool) (*app, http.Handler, string) {
 	b.Helper()
 	dbURL := mustPostgresURL(b)
-	cfg := defaults()
+	cfg := config.Default()
 	cfg.Database.URL = dbURL
 	cfg.Auth.JWTSecret = "bench-secret-0123456789abcdefghijklmno"
 	cfg.Limits.Disabled = !limits

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/handlers"
+	"github.com/accountpw/accountpw/services/config"
 )
 
 // BenchmarkEnumerationTiming interleaves {"email"} requests for known and
@@ -35,7 +36,7 @@ func BenchmarkEnumerationTiming(b *testing.B) {
 	}))
 	defer sg.Close()
 
-	cfg := defaults()
+	cfg := config.Default()
 	cfg.Database.URL = mustPostgresURL(b)
 	cfg.Auth.JWTSecret = "bench-secret-0123456789abcdefghijklmno"
 	cfg.Mail.Provider, cfg.Mail.SendGrid.APIKey, cfg.Mail.SendGrid.BaseURL = "sendgrid", "SG.k", sg.URL
@@ -118,6 +119,6 @@ func median(xs []float64) float64 {
 // raiseClientLimits lifts the per-client limits so one benchmark client can
 // send thousands of requests; the per-address quota stays as configured, so
 // over-quota answers are part of the measurement.
-func raiseClientLimits(c *Config) {
+func raiseClientLimits(c *config.Config) {
 	c.Limits.ClientPerMinute, c.Limits.ResetIPPerMinute, c.Limits.ResetIPPerHour = 1<<30, 1<<30, 1<<30
 }

@@ -22,8 +22,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,8 +34,7 @@ import (
 
 	"github.com/accountpw/accountpw/handlers"
 	"github.com/accountpw/accountpw/services"
-	"github.com/caarlos0/env/v11"
-	"go.yaml.in/yaml/v3"
+	"github.com/accountpw/accountpw/services/config"
 )
 
 // processWide is set by main: run may then change process-wide settings
@@ -52,286 +49,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "accountpw:", err)
 		os.Exit(1)
 	}
-}
-
-// ---------------------------------------------------------------- config
-
-// Config is the whole configuration: defaults in code, then config.yaml
-// (unknown keys are an error), then ACCOUNTPW_* environment variables.
-// Fields tagged yaml:"-" are secrets and come only from the environment.
-type Config struct {
-	HTTP struct {
-		Addr               string        `yaml:"addr" env:"ADDR"`
-		TrustedProxies     []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"`
-		CORSAllowedOrigins []string      `yaml:"cors_allowed_origins" env:"CORS_ALLOWED_ORIGINS"`
-		TLSCert            string        `yaml:"tls_cert" env:"TLS_CERT"`
-		TLSKey             string        `yaml:"tls_key" env:"TLS_KEY"`
-		ShutdownTimeout    time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
-		ChangePasswordURL  string        `yaml:"change_password_url" env:"CHANGE_PASSWORD_URL"`
-	} `yaml:"http" envPrefix:"HTTP_"`
-	Database struct {
-		URL     string `yaml:"-" env:"URL"` // may carry a password
-		Path    string `yaml:"path" env:"PATH"`
-		Migrate bool   `yaml:"migrate" env:"MIGRATE"`
-	} `yaml:"database" envPrefix:"DATABASE_"`
-	Reset struct {
-		URL      string        `yaml:"url" env:"URL"`
-		TokenTTL time.Duration `yaml:"token_ttl" env:"TOKEN_TTL"`
-	} `yaml:"reset" envPrefix:"RESET_"`
-	Mail struct {
-		Provider         string        `yaml:"provider" env:"PROVIDER"`
-		From             string        `yaml:"from" env:"FROM"`
-		FromName         string        `yaml:"from_name" env:"FROM_NAME"`
-		SupportContact   string        `yaml:"support_contact" env:"SUPPORT_CONTACT"`
-		AllowLogProvider bool          `yaml:"allow_log_provider" env:"ALLOW_LOG_PROVIDER"`
-		Workers          int           `yaml:"workers" env:"WORKERS"`
-		RetryCap         time.Duration `yaml:"retry_cap" env:"RETRY_CAP"`
-		SendGrid         struct {
-			APIKey  string        `yaml:"-" env:"API_KEY"`
-			BaseURL string        `yaml:"base_url" env:"BASE_URL"`
-			Timeout time.Duration `yaml:"timeout" env:"TIMEOUT"`
-		} `yaml:"sendgrid" envPrefix:"SENDGRID_"`
-		SMTP struct {
-			Host     string        `yaml:"host" env:"HOST"`
-			Port     int           `yaml:"port" env:"PORT"`
-			Username string        `yaml:"username" env:"USERNAME"`
-			Password string        `yaml:"-" env:"PASSWORD"`
-			TLS      string        `yaml:"tls" env:"TLS"`
-			HELO     string        `yaml:"helo" env:"HELO"`
-			Timeout  time.Duration `yaml:"timeout" env:"TIMEOUT"`
-		} `yaml:"smtp" envPrefix:"SMTP_"`
-	} `yaml:"mail" envPrefix:"MAIL_"`
-	Auth struct {
-		JWTSecret string `yaml:"-" env:"JWT_SECRET"`
-		JWKSURL   string `yaml:"jwks_url" env:"JWKS_URL"`
-		Issuer    string `yaml:"issuer" env:"ISSUER"`
-		Audience  string `yaml:"audience" env:"AUDIENCE"`
-	} `yaml:"auth" envPrefix:"AUTH_"`
-	Password struct {
-		Memory       uint32        `yaml:"argon2_memory_kib" env:"ARGON2_MEMORY_KIB"`
-		Time         uint32        `yaml:"argon2_time" env:"ARGON2_TIME"`
-		Threads      uint8         `yaml:"argon2_threads" env:"ARGON2_THREADS"`
-		HashSlots    int           `yaml:"hash_slots" env:"HASH_SLOTS"`
-		HashWait     time.Duration `yaml:"hash_wait" env:"HASH_WAIT"`
-		Pepper       string        `yaml:"-" env:"PEPPER"`
-		PepperID     string        `yaml:"pepper_id" env:"PEPPER_ID"`
-		OldPeppers   string        `yaml:"-" env:"OLD_PEPPERS"` // "id:secret,id:secret"
-		MinScore     int           `yaml:"min_score" env:"MIN_SCORE"`
-		ContextWords []string      `yaml:"context_words" env:"CONTEXT_WORDS"`
-		BreachCheck  struct {
-			Enabled    bool          `yaml:"enabled" env:"ENABLED"`
-			BaseURL    string        `yaml:"base_url" env:"BASE_URL"`
-			Timeout    time.Duration `yaml:"timeout" env:"TIMEOUT"`
-			FailClosed bool          `yaml:"fail_closed" env:"FAIL_CLOSED"`
-		} `yaml:"breach_check" envPrefix:"BREACH_CHECK_"`
-	} `yaml:"password" envPrefix:"PASSWORD_"`
-	Limits struct {
-		// Disabled turns every rate limit off: only for benchmarks and load
-		// tests on a private machine, never in production.
-		Disabled            bool          `yaml:"disabled" env:"DISABLED"`
-		ClientPerMinute     int           `yaml:"client_per_minute" env:"CLIENT_PER_MINUTE"`
-		ResetIPPerMinute    int           `yaml:"reset_per_ip_per_minute" env:"RESET_PER_IP_PER_MINUTE"`
-		ResetIPPerHour      int           `yaml:"reset_per_ip_per_hour" env:"RESET_PER_IP_PER_HOUR"`
-		ResetAddressPer15m  int           `yaml:"reset_per_address_per_15m" env:"RESET_PER_ADDRESS_PER_15M"`
-		ResetAddressPer24h  int           `yaml:"reset_per_address_per_24h" env:"RESET_PER_ADDRESS_PER_24H"`
-		TokenFailuresPer15m int           `yaml:"token_failures_per_ip_per_15m" env:"TOKEN_FAILURES_PER_IP_PER_15M"`
-		ChangeFailures      int           `yaml:"change_failures" env:"CHANGE_FAILURES"`
-		ChangeBackoff       time.Duration `yaml:"change_backoff" env:"CHANGE_BACKOFF"`
-		ChangeBackoffMax    time.Duration `yaml:"change_backoff_max" env:"CHANGE_BACKOFF_MAX"`
-	} `yaml:"limits" envPrefix:"LIMITS_"`
-	Log struct {
-		Level        string `yaml:"level" env:"LEVEL"`
-		PseudonymKey string `yaml:"-" env:"PSEUDONYM_KEY"`
-	} `yaml:"log" envPrefix:"LOG_"`
-}
-
-// defaults returns the configuration before config.yaml and the environment.
-func defaults() Config {
-	var c Config
-	c.HTTP.Addr = ":8080"
-	c.HTTP.ShutdownTimeout = 15 * time.Second
-	c.Database.Path = services.DefaultSQLitePath
-	c.Database.Migrate = true
-	c.Reset.URL = "http://localhost:8080/password-reset"
-	c.Reset.TokenTTL = 30 * time.Minute
-	c.Mail.Provider = "log"
-	c.Mail.From = "no-reply@localhost"
-	c.Mail.FromName = "accountpw"
-	c.Mail.SupportContact = "your administrator"
-	c.Mail.Workers = 4
-	c.Mail.RetryCap = 10 * time.Minute
-	c.Mail.SendGrid.BaseURL = "https://api.sendgrid.com"
-	c.Mail.SendGrid.Timeout = 10 * time.Second
-	c.Mail.SMTP.Port = 587
-	c.Mail.SMTP.TLS = "mandatory"
-	c.Mail.SMTP.Timeout = 10 * time.Second
-	c.Password.Memory = 64 * 1024
-	c.Password.Time = 3
-	c.Password.Threads = 4
-	c.Password.HashWait = 200 * time.Millisecond
-	c.Password.PepperID = "1"
-	c.Password.MinScore = 3
-	c.Password.ContextWords = []string{"accountpw"}
-	c.Password.BreachCheck.BaseURL = "https://api.pwnedpasswords.com"
-	c.Password.BreachCheck.Timeout = 2 * time.Second
-	c.Limits.ClientPerMinute = 120
-	c.Limits.ResetIPPerMinute, c.Limits.ResetIPPerHour = 10, 50
-	c.Limits.ResetAddressPer15m, c.Limits.ResetAddressPer24h = 3, 10
-	c.Limits.TokenFailuresPer15m = 10
-	c.Limits.ChangeFailures = 10
-	c.Limits.ChangeBackoff, c.Limits.ChangeBackoffMax = time.Minute, time.Hour
-	c.Log.Level = "info"
-	return c
-}
-
-// loadConfig reads path (if it exists; a missing default path is fine) and
-// the environment over the defaults, then checks the result. Every problem
-// is reported together.
-func loadConfig(path string, explicit bool, getenv func(string) string) (Config, error) {
-	c := defaults()
-	var problems []error
-	if f, err := os.Open(path); err == nil {
-		dec := yaml.NewDecoder(f)
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			problems = append(problems, fmt.Errorf("%s: %w", path, err))
-		}
-		f.Close()
-	} else if explicit || !errors.Is(err, os.ErrNotExist) {
-		problems = append(problems, fmt.Errorf("config: %w", err))
-	}
-	opts := env.Options{Prefix: "ACCOUNTPW_", Environment: map[string]string{}}
-	params, err := env.GetFieldParamsWithOptions(&c, opts)
-	if err != nil {
-		return c, err
-	}
-	for _, p := range params {
-		if v := getenv(p.Key); v != "" {
-			opts.Environment[p.Key] = v
-		}
-	}
-	if err := env.ParseWithOptions(&c, opts); err != nil {
-		problems = append(problems, err)
-	}
-	problems = append(problems, c.check()...)
-	return c, errors.Join(problems...)
-}
-
-func (c *Config) check() []error {
-	var p []error
-	bad := func(format string, a ...any) { p = append(p, fmt.Errorf(format, a...)) }
-	if c.Reset.TokenTTL <= 0 || c.Reset.TokenTTL > time.Hour {
-		bad("reset.token_ttl must be more than 0 and at most 60m, got %s", c.Reset.TokenTTL)
-	}
-	if u, err := url.Parse(c.Reset.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		bad("reset.url must be an absolute http(s) URL without a query, got %q", c.Reset.URL)
-	} else if u.Scheme == "http" && !loopback(u.Hostname()) {
-		bad("reset.url must use https (plain http only for localhost), got %q", c.Reset.URL)
-	}
-	switch c.Mail.Provider {
-	case "log":
-		// The log mailer prints reset links and addresses: fine for the
-		// embedded default, a leak anywhere real data lives.
-		if c.Database.URL != "" && !c.Mail.AllowLogProvider {
-			bad("mail.provider log prints reset links and addresses to the log; with PostgreSQL choose sendgrid or smtp (or set mail.allow_log_provider for a test environment)")
-		}
-	case "sendgrid":
-		if c.Mail.SendGrid.APIKey == "" {
-			bad("mail.provider sendgrid needs ACCOUNTPW_MAIL_SENDGRID_API_KEY")
-		}
-	case "smtp":
-		if c.Mail.SMTP.Host == "" {
-			bad("mail.provider smtp needs mail.smtp.host")
-		}
-		if t := c.Mail.SMTP.TLS; t != "mandatory" && t != "opportunistic" && t != "none" {
-			bad("mail.smtp.tls must be mandatory, opportunistic or none, got %q", t)
-		}
-	default:
-		bad("mail.provider must be log, sendgrid or smtp, got %q", c.Mail.Provider)
-	}
-	if c.Database.URL != "" && c.Auth.JWTSecret == "" && c.Auth.JWKSURL == "" {
-		bad("with PostgreSQL, set ACCOUNTPW_AUTH_JWT_SECRET or ACCOUNTPW_AUTH_JWKS_URL")
-	}
-	if c.Auth.JWTSecret != "" && c.Auth.JWKSURL != "" {
-		bad("set only one of ACCOUNTPW_AUTH_JWT_SECRET and ACCOUNTPW_AUTH_JWKS_URL")
-	}
-	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
-		bad("ACCOUNTPW_AUTH_JWT_SECRET must have at least 32 bytes")
-	}
-	if strings.TrimSpace(c.Mail.SupportContact) == "" {
-		bad("mail.support_contact must name who to contact; notices cannot be sent without it")
-	}
-	for name, n := range map[string]int{"client_per_minute": c.Limits.ClientPerMinute,
-		"reset_per_ip_per_minute": c.Limits.ResetIPPerMinute, "reset_per_ip_per_hour": c.Limits.ResetIPPerHour,
-		"reset_per_address_per_15m": c.Limits.ResetAddressPer15m, "reset_per_address_per_24h": c.Limits.ResetAddressPer24h,
-		"token_failures_per_ip_per_15m": c.Limits.TokenFailuresPer15m, "change_failures": c.Limits.ChangeFailures} {
-		if n < 1 {
-			bad("limits.%s must be at least 1, got %d", name, n)
-		}
-	}
-	if c.Limits.ChangeFailures > 99 {
-		bad("limits.change_failures must stay below 100 (NIST SP 800-63B-4 §3.2.2)")
-	}
-	if c.Limits.ChangeBackoff <= 0 || c.Limits.ChangeBackoffMax < c.Limits.ChangeBackoff {
-		bad("limits.change_backoff must be positive and at most limits.change_backoff_max")
-	}
-	if c.Password.MinScore < 1 || c.Password.MinScore > 4 {
-		bad("password.min_score must be 1–4, got %d", c.Password.MinScore)
-	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
-		bad("%v", err)
-	}
-	if _, err := parsePrefixes(c.HTTP.TrustedProxies); err != nil {
-		bad("http.trusted_proxies: %v", err)
-	}
-	for _, o := range c.HTTP.CORSAllowedOrigins {
-		if u, err := url.Parse(o); o == "null" || o == "*" || err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
-			bad("http.cors_allowed_origins: %q is not an exact origin like https://app.example.com", o)
-		}
-	}
-	if u := c.HTTP.ChangePasswordURL; u != "" {
-		p, err := url.Parse(u)
-		local := strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//")
-		if err != nil || !(local || (p.Scheme == "https" || p.Scheme == "http") && p.Host != "") {
-			bad("http.change_password_url must be a local path like /password-reset/request or an absolute http(s) URL, got %q", u)
-		}
-	}
-	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
-		bad("http.tls_cert and http.tls_key go together")
-	}
-	if c.Password.Pepper != "" && len(c.Password.Pepper) < 32 {
-		bad("ACCOUNTPW_PASSWORD_PEPPER must have at least 32 bytes")
-	}
-	return p
-}
-
-// loopback reports whether host names this machine.
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return l, fmt.Errorf("log.level must be debug, info, warn or error, got %q", s)
-	}
-	return l, nil
-}
-
-func parsePrefixes(ss []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(ss))
-	for _, s := range ss {
-		p, err := netip.ParsePrefix(strings.TrimSpace(s))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }
 
 // ---------------------------------------------------------------- run
@@ -349,9 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	path, explicit := *cfgPath, *cfgPath != ""
 	if !explicit {
-		path = "config.yaml"
+		path = config.DefaultFile
 	}
-	cfg, err := loadConfig(path, explicit, getenv)
+	cfg, err := config.Load(path, explicit, getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -360,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
-	level, _ := parseLevel(cfg.Log.Level)
+	level, _ := cfg.Log.SlogLevel()
 	if cmd != "serve" {
 		// One-shot commands print their result on stdout; only problems
 		// may join it there.
@@ -400,7 +117,7 @@ type app struct {
 func (a *app) close() { a.db.Close() }
 
 // open connects, migrates when asked, and wires every service.
-func open(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*app, error) {
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
 	db, err := services.OpenDB(cfg.Database.URL, cfg.Database.Path, log)
 	if err != nil {
 		return nil, err
@@ -419,7 +136,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, migrate bool) (*app
 	return a, nil
 }
 
-func (a *app) wire(ctx context.Context, cfg Config, log *slog.Logger) error {
+func (a *app) wire(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	secret, pseudoKey, err := secrets(cfg)
 	if err != nil {
 		return err
@@ -462,7 +179,7 @@ func (a *app) wire(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // limitsConfig maps the configuration onto the limiter's windows.
-func limitsConfig(cfg Config) services.LimitsConfig {
+func limitsConfig(cfg config.Config) services.LimitsConfig {
 	l := cfg.Limits
 	r := func(n int, per time.Duration) services.Rate { return services.Rate{Max: n, Per: per} }
 	return services.LimitsConfig{
@@ -478,7 +195,7 @@ func limitsConfig(cfg Config) services.LimitsConfig {
 	}
 }
 
-func hasherConfig(cfg Config) services.HasherConfig {
+func hasherConfig(cfg config.Config) services.HasherConfig {
 	hc := services.HasherConfig{
 		Params: services.HashParams{Memory: cfg.Password.Memory, Time: cfg.Password.Time, Threads: cfg.Password.Threads},
 		Slots:  cfg.Password.HashSlots, Wait: cfg.Password.HashWait,
@@ -486,18 +203,19 @@ func hasherConfig(cfg Config) services.HasherConfig {
 	if cfg.Password.Pepper != "" {
 		hc.Pepper, hc.PepperID = []byte(cfg.Password.Pepper), cfg.Password.PepperID
 	}
-	for _, kv := range strings.Split(cfg.Password.OldPeppers, ",") {
-		if id, key, ok := strings.Cut(strings.TrimSpace(kv), ":"); ok {
+	peppers, _ := cfg.Password.Peppers() // validated by config.Load
+	for id, key := range peppers {
+		if id != hc.PepperID || hc.Pepper == nil {
 			if hc.OldPeppers == nil {
 				hc.OldPeppers = map[string][]byte{}
 			}
-			hc.OldPeppers[id] = []byte(key)
+			hc.OldPeppers[id] = key
 		}
 	}
 	return hc
 }
 
-func newMailer(cfg Config, log *slog.Logger) (services.Mailer, error) {
+func newMailer(cfg config.Config, log *slog.Logger) (services.Mailer, error) {
 	m := cfg.Mail
 	switch m.Provider {
 	case "sendgrid":
@@ -513,7 +231,7 @@ func newMailer(cfg Config, log *slog.Logger) (services.Mailer, error) {
 // secrets returns the HS256 secret and the log pseudonym key. On the
 // embedded default a missing secret is generated once into the data
 // directory (mode 0600) so that serve and token agree across restarts.
-func secrets(cfg Config) (jwtSecret, pseudoKey []byte, err error) {
+func secrets(cfg config.Config) (jwtSecret, pseudoKey []byte, err error) {
 	if cfg.Auth.JWTSecret != "" {
 		jwtSecret = []byte(cfg.Auth.JWTSecret)
 	} else if cfg.Auth.JWKSURL == "" {
@@ -561,7 +279,7 @@ func fileSecret(path string) ([]byte, error) {
 
 // ---------------------------------------------------------------- serve
 
-func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if processWide && os.Getenv("GOMEMLIMIT") == "" {
 		// argon2id allocates its whole matrix per hash; without a limit the
 		// garbage collector lets freed matrices pile up to twice the live
@@ -577,7 +295,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
-	proxies, _ := parsePrefixes(cfg.HTTP.TrustedProxies)
+	proxies, _ := cfg.HTTP.TrustedProxyPrefixes() // validated by config.Load
 	e := handlers.New(a.passwords, handlers.Options{
 		Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		TLS: cfg.HTTP.TLSCert != "", ChangePasswordURL: cfg.HTTP.ChangePasswordURL,
@@ -634,7 +352,7 @@ func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} 
 
 // ---------------------------------------------------------------- commands
 
-func usersCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+func usersCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: accountpw users create --email E --password-stdin")
 	}
@@ -662,7 +380,7 @@ func usersCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, 
 	return json.NewEncoder(stdout).Encode(map[string]string{"id": u.ID, "email": u.Email})
 }
 
-func tokenCmd(cfg Config, args []string, stdout io.Writer) error {
+func tokenCmd(cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	id := fs.String("user-id", "", "account id (the sub claim)")
@@ -685,7 +403,7 @@ func tokenCmd(cfg Config, args []string, stdout io.Writer) error {
 	return err
 }
 
-func mailCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+func mailCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	const u = "usage: accountpw mail failed | accountpw mail retry ID"
 	if len(args) == 0 {
 		return errors.New(u)

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/accountpw/accountpw/models"
 
 	"github.com/accountpw/accountpw/templates"
 )
@@ -78,14 +78,12 @@ func redirectTo(target string) echo.HandlerFunc {
 	}
 }
 
-// mustRedirectTarget panics unless target is a local path ("/…", not "//…")
-// or an absolute http(s) URL, so that a typo in configuration fails at
-// start-up instead of becoming an open redirect.
+// mustRedirectTarget panics unless target is a local path or an absolute
+// http(s) URL (models.CheckRedirectTarget). Configuration checks it with the
+// same function before anything starts, so a configuration that loaded never
+// panics here.
 func mustRedirectTarget(target string) {
-	u, err := url.Parse(target)
-	local := strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "//") && !strings.Contains(target, `\`)
-	remote := err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-	if err != nil || !(local || remote) || strings.ContainsAny(target, " \r\n\t") {
-		panic(fmt.Sprintf("handlers: change-password URL %q is not a local path or an absolute http(s) URL", target))
+	if err := models.CheckRedirectTarget(target); err != nil {
+		panic(fmt.Sprintf("handlers: change-password URL: %v", err))
 	}
 }

@@ -10,9 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -142,13 +140,12 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
-// mustOrigin panics unless o is a bare http(s) origin, so that a typo in
-// configuration fails at start-up instead of opening or closing CORS.
+// mustOrigin panics unless o is a bare http(s) origin. Configuration checks
+// origins with the same models.CheckOrigin before anything starts, so a
+// configuration that loaded never panics here.
 func mustOrigin(o string) {
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.Scheme+"://"+u.Host != o || strings.ContainsAny(u.Host, "*?%@ ") {
-		panic(fmt.Sprintf("handlers: CORS origin %q is not an exact http(s) origin", o))
+	if err := models.CheckOrigin(o); err != nil {
+		panic(fmt.Sprintf("handlers: CORS origin: %v", err))
 	}
 }
 

@@ -37,15 +37,22 @@ type Error struct {
 	Field string
 	// RetryAfter, when positive, is sent as the Retry-After header.
 	RetryAfter time.Duration
+	// reason tells apart errors that clients see as one code (a stale
+	// session is "unauthenticated" to the client) but callers must not
+	// confuse; it is never sent.
+	reason string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Is reports whether target is an *Error with the same Code, so that a copy
-// carrying a Field or a RetryAfter still matches its sentinel.
+// carrying a Field or a RetryAfter still matches its sentinel. A target with
+// a reason matches only errors with that reason: errors.Is(err,
+// ErrStaleSession) is false for a plain ErrUnauthenticated, while a stale
+// session still is unauthenticated.
 func (e *Error) Is(target error) bool {
 	var t *Error
-	return errors.As(target, &t) && t.Code == e.Code
+	return errors.As(target, &t) && t.Code == e.Code && (t.reason == "" || t.reason == e.reason)
 }
 
 // RateLimited returns a 429-kind error that tells the client when to retry.
@@ -84,8 +91,9 @@ var (
 	ErrUnauthenticated = &Error{Kind: KindUnauthorized, Code: "unauthenticated",
 		Message: "A valid bearer token is required."}
 	// ErrStaleSession is returned for a bearer token issued before the
-	// account's last password change. Clients see it as ErrUnauthenticated.
-	ErrStaleSession = &Error{Kind: KindUnauthorized, Code: "unauthenticated",
+	// account's last password change. Clients see it as ErrUnauthenticated;
+	// errors.Is tells the two apart (see Error.Is).
+	ErrStaleSession = &Error{Kind: KindUnauthorized, Code: "unauthenticated", reason: "stale_session",
 		Message: "A valid bearer token is required."}
 	// ErrHashBusy is returned when no hashing slot frees up in time.
 	ErrHashBusy = &Error{Kind: KindUnavailable, Code: "busy", RetryAfter: time.Second,

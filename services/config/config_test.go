@@ -1,0 +1,143 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the defaults must be valid: %v", err)
+	}
+}
+
+// TestValidateRejectsWhatConstructorsReject feeds every value that a
+// constructor refuses (the router's CORS origins and redirect target, the
+// hasher's parameters and peppers, the session verifier's secrets, the SMTP
+// mailer's policy, the limiter's rates, ...) through Validate: a
+// configuration that loads must never make a constructor fail or panic
+// later.
+func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
+	t.Parallel()
+	type row struct {
+		name string
+		edit func(*Config)
+		want string // a piece of the error
+	}
+	var rows []row
+	// The router's rejected CORS origins and change-password URLs.
+	for _, o := range []string{"*", "null", "", "https://allowed.example/", "https://*.example", "allowed.example", "ftp://a.example"} {
+		rows = append(rows, row{"CORS origin " + o, func(c *Config) { c.HTTP.CORSAllowedOrigins = []string{o} }, "cors_allowed_origins"})
+	}
+	for _, u := range []string{"//evil.example/x", "evil.example", "javascript:alert(1)", "ftp://a.example/",
+		`/\evil.example`, `/a\b`, "https://", "/a b", "/x\r\nSet-Cookie: a=b"} {
+		rows = append(rows, row{"change-password URL " + u, func(c *Config) { c.HTTP.ChangePasswordURL = u }, "change_password_url"})
+	}
+	pepper := strings.Repeat("p", MinPepperBytes)
+	rows = append(rows,
+		row{"trusted proxy not a CIDR", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.1"} }, "trusted_proxies"},
+		row{"TLS cert without key", func(c *Config) { c.HTTP.TLSCert = "cert.pem" }, "tls_key"},
+		row{"no shutdown time", func(c *Config) { c.HTTP.ShutdownTimeout = 0 }, "shutdown_timeout"},
+		row{"database URL of another kind", func(c *Config) { c.Database.URL = "mysql://x" }, "postgres://"},
+		row{"no SQLite path", func(c *Config) { c.Database.Path = " " }, "database.path"},
+		row{"token TTL over an hour", func(c *Config) { c.Reset.TokenTTL = 2 * time.Hour }, "token_ttl"},
+		row{"token TTL zero", func(c *Config) { c.Reset.TokenTTL = 0 }, "token_ttl"},
+		row{"reset URL over plain http", func(c *Config) { c.Reset.URL = "http://app.example.org/password-reset" }, "reset.url"},
+		row{"reset URL with a query", func(c *Config) { c.Reset.URL = "https://app.example.org/p?x=1" }, "reset.url"},
+		row{"reset URL relative", func(c *Config) { c.Reset.URL = "/password-reset" }, "reset.url"},
+		row{"unknown mail provider", func(c *Config) { c.Mail.Provider = "pigeon" }, "pigeon"},
+		row{"sendgrid without a key", func(c *Config) { c.Mail.Provider = ProviderSendGrid }, "SENDGRID_API_KEY"},
+		row{"smtp without a host", func(c *Config) { c.Mail.Provider = ProviderSMTP }, "mail.smtp.host"},
+		row{"smtp with an unknown TLS policy", func(c *Config) {
+			c.Mail.Provider, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = ProviderSMTP, "smtp.example.org", "sometimes"
+		}, "mail.smtp.tls"},
+		row{"from not an address", func(c *Config) { c.Mail.From = "nobody" }, "mail.from"},
+		row{"no support contact", func(c *Config) { c.Mail.SupportContact = " " }, "support_contact"},
+		row{"no workers", func(c *Config) { c.Mail.Workers = 0 }, "mail.workers"},
+		row{"log mailer with PostgreSQL", func(c *Config) {
+			c.Database.URL, c.Auth.JWTSecret = "postgres://db/x", pepper
+		}, "allow_log_provider"},
+		row{"PostgreSQL without a session key", func(c *Config) {
+			c.Database.URL, c.Mail.AllowLogProvider = "postgres://db/x", true
+		}, "JWT_SECRET"},
+		row{"short JWT secret", func(c *Config) { c.Auth.JWTSecret = "short" }, "JWT_SECRET"},
+		row{"JWT secret and JWKS", func(c *Config) { c.Auth.JWTSecret, c.Auth.JWKSURL = pepper, "https://keys.example/jwks" }, "only one"},
+		row{"JWKS over plain http", func(c *Config) { c.Auth.JWKSURL = "http://keys.example/jwks" }, "jwks_url"},
+		row{"argon2 memory below the floor", func(c *Config) { c.Password.Memory = FloorArgon2Memory - 1 }, "argon2_memory_kib"},
+		row{"argon2 one pass", func(c *Config) { c.Password.Time = 1 }, "argon2_time"},
+		row{"argon2 memory above 1 GiB", func(c *Config) { c.Password.Memory = MaxArgon2Memory + 1 }, "out of bounds"},
+		row{"argon2 no lanes", func(c *Config) { c.Password.Threads = 0 }, "out of bounds"},
+		row{"argon2 under 8 KiB per lane", func(c *Config) { c.Password.Memory, c.Password.Threads = 19456, 64; c.Password.Memory = 8*64 - 1 }, "out of bounds"},
+		row{"negative hash slots", func(c *Config) { c.Password.HashSlots = -1 }, "hash_slots"},
+		row{"no hash wait", func(c *Config) { c.Password.HashWait = 0 }, "hash_wait"},
+		row{"short pepper", func(c *Config) { c.Password.Pepper = "short" }, "at least 32 bytes"},
+		row{"pepper id with a comma", func(c *Config) { c.Password.Pepper, c.Password.PepperID = pepper, "1,2" }, "[A-Za-z0-9_-]"},
+		row{"old pepper without a colon", func(c *Config) { c.Password.OldPeppers = pepper }, "not id:secret"},
+		row{"short old pepper", func(c *Config) { c.Password.OldPeppers = "0:short" }, "at least 32 bytes"},
+		row{"old pepper reuses the current id", func(c *Config) { c.Password.Pepper, c.Password.OldPeppers = pepper, "1:"+pepper }, "twice"},
+		row{"min score 0", func(c *Config) { c.Password.MinScore = 0 }, "min_score"},
+		row{"min score 5", func(c *Config) { c.Password.MinScore = 5 }, "min_score"},
+		row{"limit of zero", func(c *Config) { c.Limits.ResetIPPerMinute = 0 }, "reset_per_ip_per_minute"},
+		row{"100 wrong old passwords", func(c *Config) { c.Limits.ChangeFailures = 100 }, "change_failures"},
+		row{"back-off above its maximum", func(c *Config) { c.Limits.ChangeBackoff = 2 * time.Hour }, "change_backoff"},
+		row{"unknown log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
+	)
+	for _, r := range rows {
+		c := Default()
+		r.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), r.want) {
+			t.Errorf("%s: got %v, want an error mentioning %q", r.name, err, r.want)
+		}
+		if err != nil && strings.Contains(err.Error(), strings.Repeat("p", MinPepperBytes)) {
+			t.Errorf("%s: the error echoes a secret: %v", r.name, err)
+		}
+	}
+}
+
+func TestPeppers(t *testing.T) {
+	t.Parallel()
+	a, b := strings.Repeat("a", 32), strings.Repeat("b", 32)
+	pw := Password{Pepper: b, PepperID: "2", OldPeppers: " 1:" + a + " "}
+	got, err := pw.Peppers()
+	if err != nil || string(got["1"]) != a || string(got["2"]) != b || len(got) != 2 {
+		t.Fatalf("got %v %v, want ids 1 and 2", got, err)
+	}
+	if pw.CurrentPepperID() != "2" {
+		t.Errorf("current id %q, want 2", pw.CurrentPepperID())
+	}
+	if (Password{PepperID: "1"}).CurrentPepperID() != "" {
+		t.Error("without a pepper there is no current id")
+	}
+}
+
+func TestLoadFileThenEnvironment(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("password:\n  argon2_time: 5\nlimits:\n  change_failures: 7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ACCOUNTPW_PASSWORD_ARGON2_TIME": "4", "ACCOUNTPW_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1/32"}
+	c, err := Load(path, true, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Password.Time != 4 || c.Limits.ChangeFailures != 7 || c.Password.Memory != DefaultArgon2Memory {
+		t.Errorf("got time %d, change_failures %d, memory %d; want 4 (env over file), 7 (file), %d (default)",
+			c.Password.Time, c.Limits.ChangeFailures, c.Password.Memory, DefaultArgon2Memory)
+	}
+	if p, _ := c.HTTP.TrustedProxyPrefixes(); len(p) != 2 {
+		t.Errorf("trusted proxies %v, want two", p)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), true, func(string) string { return "" }); err == nil {
+		t.Error("an explicit missing file must be an error")
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), false, func(string) string { return "" }); err != nil {
+		t.Errorf("a missing default file is fine, got %v", err)
+	}
+}

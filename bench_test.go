@@ -25,7 +25,7 @@ import (
 // benchApp wires the real service on a fresh PostgreSQL database with the
 // production argon2id parameters, without starting the queue or a listener:
 // the benchmarks measure server time through the router.
-func benchApp(b *testing.B, limits bool) (*app, http.Handler, string) {
+func benchApp(b *testing.B, limits bool) (*services.App, http.Handler, string) {
 	b.Helper()
 	dbURL := mustPostgresURL(b)
 	cfg := config.Default()
@@ -35,12 +35,12 @@ func benchApp(b *testing.B, limits bool) (*app, http.Handler, string) {
 	raiseClientLimits(&cfg) // one benchmark client; the per-address quota stays
 	cfg.Password.HashWait = time.Minute
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	a, err := open(context.Background(), cfg, log, true)
+	a, err := services.Open(context.Background(), cfg, log, services.Options{Migrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(a.close)
-	return a, handlers.New(a.passwords, handlers.Options{Logger: log}), dbURL
+	b.Cleanup(func() { a.Close() })
+	return a, handlers.New(a.Passwords, handlers.Options{Logger: log}), dbURL
 }
 
 func serve1(b *testing.B, h http.Handler, bearer, body string, want int) {
@@ -79,7 +79,7 @@ const (
 // BenchmarkTokenBranch: one argon2id hash per request at m=64 MiB, t=3, p=4.
 func BenchmarkTokenBranch(b *testing.B) {
 	a, h, dbURL := benchApp(b, true)
-	u, err := a.passwords.CreateUser(context.Background(), "bench@example.org", benchPw1)
+	u, err := a.Passwords.CreateUser(context.Background(), "bench@example.org", benchPw1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,14 +108,14 @@ func BenchmarkTokenBranch(b *testing.B) {
 // hash new) at m=64 MiB, t=3, p=4.
 func BenchmarkChangeBranch(b *testing.B) {
 	a, h, _ := benchApp(b, true)
-	u, err := a.passwords.CreateUser(context.Background(), "bench@example.org", benchPw1)
+	u, err := a.Passwords.CreateUser(context.Background(), "bench@example.org", benchPw1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	pws := []string{benchPw1, benchPw2}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		bearer, _ := services.IssueToken(a.secret, u.ID, "", "", time.Now(), time.Minute)
+		bearer, _ := a.IssueToken(u.ID, time.Minute)
 		serve1(b, h, bearer, `{"old":"`+pws[i%2]+`","new":"`+pws[(i+1)%2]+`"}`, http.StatusNoContent)
 	}
 }

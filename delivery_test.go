@@ -189,7 +189,7 @@ func TestCrashDuringSendIsRedelivered(t *testing.T) {
 		case a := <-addr:
 			return cmd, "http://" + a
 		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill() // the test fails anyway
 			t.Fatal("serve did not listen within 30 s")
 			return nil, ""
 		}
@@ -206,7 +206,7 @@ func TestCrashDuringSendIsRedelivered(t *testing.T) {
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	first.Wait()
+	_ = first.Wait() // killed: its exit status is the signal
 
 	second, _ := start()
 	select {
@@ -215,7 +215,7 @@ func TestCrashDuringSendIsRedelivered(t *testing.T) {
 			t.Fatalf("got attempt %d, want the second", n)
 		}
 	case <-time.After(90 * time.Second):
-		second.Process.Kill()
+		_ = second.Process.Kill() // the test fails anyway
 		t.Fatal("the email was not re-sent within 90 s of the crash")
 	}
 	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
@@ -296,7 +296,7 @@ func TestMailCommands(t *testing.T) {
 		t.Fatal("the retried email did not arrive within 20 s")
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"mail", "retry", fmt.Sprint(dl.ID)}, mapEnv(env), strings.NewReader(""), &out); err == nil {
+	if err := run(context.Background(), []string{"mail", "retry", fmt.Sprint(dl.ID)}, mapEnv(env), strings.NewReader(""), &out, nil); err == nil {
 		t.Fatal("retrying a delivered message must fail")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/handlers"
+	"github.com/accountpw/accountpw/services"
 	"github.com/accountpw/accountpw/services/config"
 )
 
@@ -45,16 +46,16 @@ func BenchmarkEnumerationTiming(b *testing.B) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := open(ctx, cfg, log, true)
+	a, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer a.close()
-	if err := a.queue.Start(ctx); err != nil {
+	defer a.Close()
+	if err := a.Queue.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	defer a.queue.Stop(context.Background())
-	h := handlers.New(a.passwords, handlers.Options{Logger: log})
+	defer func() { _ = a.Queue.Stop(context.Background()) }()
+	h := handlers.New(a.Passwords, handlers.Options{Logger: log})
 
 	// Every known and unknown address is asked for once, so both groups are
 	// within quota and differ only in whether an account exists; a third

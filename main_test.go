@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accountpw/accountpw/services"
+	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/sessions"
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -106,7 +107,9 @@ func mustPostgresURL(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			tb.Errorf("drop test database: %v", err)
+		}
 		admin.Close()
 	})
 	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
@@ -119,7 +122,7 @@ func startServe(t *testing.T, env map[string]string) (string, *logSink) {
 	logs := newLogSink()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, mapEnv(env), strings.NewReader(""), logs) }()
+	go func() { done <- run(ctx, []string{"serve"}, mapEnv(env), strings.NewReader(""), logs, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -143,7 +146,7 @@ func mapEnv(m map[string]string) func(string) string { return func(k string) str
 func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), args, mapEnv(env), strings.NewReader(stdin), &out); err != nil {
+	if err := run(context.Background(), args, mapEnv(env), strings.NewReader(stdin), &out, nil); err != nil {
 		t.Fatalf("accountpw %s: %v", strings.Join(args, " "), err)
 	}
 	return out.String()
@@ -212,7 +215,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A session from before any change: it must die with the reset.
-	early, err := services.IssueToken([]byte(secret), created.ID, "", "", time.Now().Add(-10*time.Second), time.Hour)
+	early, err := sessions.Issue([]byte(secret), config.Auth{}, created.ID, time.Now().Add(-10*time.Second), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +303,9 @@ func TestEmbeddedDefault(t *testing.T) {
 
 	out := runCmd(t, env, "velvet orbit copper lantern\n", "users", "create", "--email", "new@example.org", "--password-stdin")
 	var u struct{ ID string }
-	json.Unmarshal([]byte(out), &u)
+	if err := json.Unmarshal([]byte(out), &u); err != nil || u.ID == "" {
+		t.Fatalf("users create printed %q: %v", out, err)
+	}
 	wantStatus(t, put(t, base, "", `{"email":"new@example.org"}`), http.StatusAccepted)
 
 	// The log mailer prints the message, link included: that is its purpose.
@@ -326,10 +331,12 @@ func TestEmbeddedDefault(t *testing.T) {
 
 func TestConfigProblemsAreReportedTogether(t *testing.T) {
 	t.Chdir(t.TempDir())
-	os.WriteFile("config.yaml", []byte("http:\n  adr: x\n"), 0o600)
+	if err := os.WriteFile("config.yaml", []byte("http:\n  adr: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	err := run(context.Background(), nil, mapEnv(map[string]string{
 		"ACCOUNTPW_RESET_TOKEN_TTL": "2h", "ACCOUNTPW_MAIL_PROVIDER": "pigeon",
-	}), strings.NewReader(""), io.Discard)
+	}), strings.NewReader(""), io.Discard, nil)
 	if err == nil {
 		t.Fatal("want a configuration error")
 	}

@@ -98,7 +98,7 @@ func (c *contractTransport) check(r *http.Request, reqBody []byte, resp *http.Re
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
 	if reqErr := openapi3filter.ValidateRequest(ctx, in); reqErr != nil &&
 		(resp.StatusCode/100 != 4 || route.Operation.Responses.Status(resp.StatusCode) == nil) {
-		return fmt.Errorf("the document rejects the request (%v), but the answer is %d", reqErr, resp.StatusCode)
+		return fmt.Errorf("the document rejects the request (%w), but the answer is %d", reqErr, resp.StatusCode)
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
 		Header: resp.Header, Options: opts}

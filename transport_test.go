@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -40,8 +41,10 @@ func mustCert(t *testing.T) (string, string) {
 	kb, _ := x509.MarshalECPrivateKey(key)
 	dir := t.TempDir()
 	cert, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	if err := errors.Join(os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600),
+		os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)); err != nil {
+		t.Fatal(err)
+	}
 	return cert, keyPath
 }
 
@@ -76,7 +79,7 @@ func TestEndToEndSMTP(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Stop()
+	defer func() { _ = srv.Stop() }()
 	env := map[string]string{
 		"ACCOUNTPW_DATABASE_PATH":              filepath.Join(t.TempDir(), "data", "accountpw.db"),
 		"ACCOUNTPW_MAIL_PROVIDER":              "smtp",
@@ -90,7 +93,9 @@ func TestEndToEndSMTP(t *testing.T) {
 	}
 	base, _ := startServe(t, env)
 	var u struct{ ID string }
-	json.Unmarshal([]byte(runCmd(t, env, "velvet orbit copper lantern\n", "users", "create", "--email", "Smtp@Example.org", "--password-stdin")), &u)
+	if err := json.Unmarshal([]byte(runCmd(t, env, "velvet orbit copper lantern\n", "users", "create", "--email", "Smtp@Example.org", "--password-stdin")), &u); err != nil {
+		t.Fatal(err)
+	}
 	wantStatus(t, put(t, base, "", `{"email":"smtp@example.org"}`), http.StatusAccepted)
 	msgs, err := srv.WaitForMessages(1, 20*time.Second)
 	if err != nil {

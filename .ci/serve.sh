@@ -24,7 +24,7 @@ free_port() {
 }
 
 apw() {
-  (cd "$SERVE_DIR" && env -u ACCOUNTPW_DATABASE_URL -u ACCOUNTPW_CONFIG \
+  (cd "$SERVE_DIR" && env -u ACCOUNTPW_DATABASE_URL \
     ACCOUNTPW_HTTP_ADDR="127.0.0.1:$SERVE_PORT" \
     ACCOUNTPW_RESET_URL="$BASE_URL/password-reset" \
     ACCOUNTPW_MAIL_PROVIDER=log \

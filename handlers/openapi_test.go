@@ -143,7 +143,7 @@ func (c *contractChecker) check(r *http.Request, body []byte, rec *httptest.Resp
 	reqErr := openapi3filter.ValidateRequest(ctx, in)
 	if reqErr != nil {
 		if rec.Code < 400 || rec.Code > 499 || route.Operation.Responses.Status(rec.Code) == nil {
-			return fmt.Errorf("the document rejects the request (%v), but the answer is %d, not a listed 4xx", reqErr, rec.Code)
+			return fmt.Errorf("the document rejects the request (%w), but the answer is %d, not a listed 4xx", reqErr, rec.Code)
 		}
 	}
 	out := &openapi3filter.ResponseValidationInput{

@@ -60,7 +60,7 @@ func TestPage(t *testing.T) {
 				t.Error("the token is rendered into the answer; only the page's script may read it")
 			}
 			if got := f.methods(); got != "" {
-				t.Errorf("loading the page called %q, want nothing (R-PAGE-3)", got)
+				t.Errorf("loading the page called %q, want nothing: the page calls the API only when the person submits", got)
 			}
 		})
 	}

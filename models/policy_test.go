@@ -51,7 +51,8 @@ func TestNormalizePassword(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
-	// R-PWD-3: 8×("e"+U+0301) + 7 ASCII is 23 code points raw, 15 after NFKC.
+	// Length counts after NFKC: 8×("e"+U+0301) + 7 ASCII is 23 code points
+	// as typed, 15 after normalisation.
 	for _, tc := range []struct {
 		n    int
 		want error

@@ -6,25 +6,31 @@ import "time"
 // address as stored (mail goes only there); EmailKey is its lookup form (see
 // EmailKey) and is unique.
 type User struct {
-	ID                string    `gorm:"primaryKey;type:text"`
-	Email             string    `gorm:"type:text;not null"`
-	EmailKey          string    `gorm:"type:text;not null;uniqueIndex"`
-	PasswordHash      string    `gorm:"type:text;not null"`
-	PasswordChangedAt time.Time `gorm:"not null"`
-	CreatedAt         time.Time `gorm:"not null"`
-	UpdatedAt         time.Time `gorm:"not null"`
+	ID                string
+	Email             string
+	EmailKey          string
+	PasswordHash      string
+	PasswordChangedAt time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
-// ResetToken is the stored half of a reset link. Only a hash of the token is
-// kept, so a copy of the database holds no usable link.
+// ResetToken is the stored half of a live reset link. Only a hash of the
+// token is ever stored, so a copy of the database holds no usable link.
 type ResetToken struct {
-	ID        int64      `gorm:"primaryKey;autoIncrement"`
-	UserID    string     `gorm:"type:text;not null;index"`
-	TokenHash string     `gorm:"type:text;not null;uniqueIndex"`
-	ExpiresAt time.Time  `gorm:"not null"`
-	UsedAt    *time.Time ``
-	CreatedAt time.Time  `gorm:"not null"`
+	ID        int64
+	UserID    string
+	ExpiresAt time.Time
 }
+
+// PasswordMethod says how a password was set.
+type PasswordMethod string
+
+// The ways a password changes.
+const (
+	MethodReset  PasswordMethod = "reset"  // with a token from a reset email
+	MethodChange PasswordMethod = "change" // by a signed-in user who knew the old one
+)
 
 // Session is what a verified bearer token says about its holder.
 type Session struct {

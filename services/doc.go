@@ -1,8 +1,21 @@
-// Package services holds the business operations of accountpw and their
-// adapters: the database and its migrations, argon2id hashing, reset tokens,
-// bearer sessions, the durable mail queue and its mailers, the password
-// policy and the rate limits.
+// Package services wires accountpw together: App opens the database, builds
+// every capability from the configuration and hands the handlers their
+// Service. main.go, the end-to-end tests and the benchmarks all build the
+// application through Open, so they run the same thing.
 //
-// It never imports echo or handlers: HTTP is the handlers package's concern,
-// and services speak only in models types and models errors.
+// The capabilities live in the packages below it, each owning one concern:
+//
+//	config     typed configuration sections, defaults, Validate, Load
+//	store      the only SQL: open, migrate, named queries, error classes
+//	slots      the bound on concurrent memory-heavy computations
+//	hash       argon2id PHC hashing and peppers
+//	policy     whether a new password is acceptable
+//	ratelimit  rate limits counted in the database
+//	mail       rendering and the log, SendGrid and SMTP providers
+//	queue      the durable mail queue (River)
+//	sessions   bearer JWT verification
+//	account    the operations: request a reset, reset, change, create
+//
+// Imports point down this list (config and models at the bottom); nothing
+// under services imports echo or handlers.
 package services

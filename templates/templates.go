@@ -5,10 +5,10 @@
 // Each email has a text part (*.txt.tmpl, for text/template) and an HTML part
 // (*.html.tmpl, for html/template). The text file of each email also defines a
 // "subject" template, so the subject lives next to the words it summarises.
-// The services package parses these files once at start-up; this package
-// only ships them, and imports nothing but embed.
+// services/mail parses these files once at start-up; this package only ships
+// them, and imports nothing but embed.
 //
-// Rules every template here keeps (SECURITY.md R-MAIL-4, R-MAIL-5):
+// Rules every template here keeps:
 //   - no password, ever;
 //   - no token and no link in the notice email: a notice is sent after the
 //     password already changed, and must be safe to forward or leak;

@@ -1,6 +1,8 @@
 // Drives Debian's chromium through the built-in reset page of a running
-// accountpw (started by .ci/browser.sh) and checks R-PAGE-1..3 and the page's
-// behaviour in every state, saving a screenshot of each.
+// accountpw (started by .ci/browser.sh) and checks that the token never
+// leaves the page except in the PUT body (not in a URL, not in a Referer),
+// that loading the page calls nothing, and the page's behaviour in every
+// state, saving a screenshot of each.
 //
 // Environment: BASE_URL, SERVE_LOG (the server's log, the log mailer's
 // "mailbox"), EMAIL (an existing account), ARTIFACTS (screenshot directory).
@@ -99,7 +101,7 @@ try {
   assert.equal(page.url(), `${BASE_URL}/password-reset`, 'token removed from the address bar');
   assert.equal(await page.evaluate(() => window.location.search + window.location.hash), '');
   await shot(page, 'reset-form');
-  assert.equal(requests.slice(mark).filter((r) => r.url.includes('/api/')).length, 0, 'loading the page calls no API (R-PAGE-3)');
+  assert.equal(requests.slice(mark).filter((r) => r.url.includes('/api/')).length, 0, 'loading the page calls no API');
 
   // 3. Mismatched confirmation: a client-side error and no request.
   await page.keyboard.press('Tab');

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -23,13 +24,12 @@ const DefaultFile = "config.yaml"
 func Load(path string, explicit bool, getenv func(string) string) (Config, error) {
 	c := Default()
 	var problems []error
-	if f, err := os.Open(path); err == nil {
-		dec := yaml.NewDecoder(f)
+	if b, err := os.ReadFile(path); err == nil {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			problems = append(problems, fmt.Errorf("%s: %w", path, err))
 		}
-		f.Close()
 	} else if explicit || !errors.Is(err, os.ErrNotExist) {
 		problems = append(problems, fmt.Errorf("config: %w", err))
 	}

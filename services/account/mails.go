@@ -1,0 +1,94 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/mail"
+	"github.com/accountpw/accountpw/services/queue"
+	"github.com/accountpw/accountpw/services/store"
+)
+
+// Mails turns the queue's jobs into emails: it is the queue's Composer.
+type Mails struct {
+	db             *store.DB
+	reset          config.Reset
+	supportContact string
+	now            func() time.Time
+}
+
+// NewMails returns the composer for the reset section (link and token
+// lifetime) and the mail section's support contact.
+func NewMails(db *store.DB, reset config.Reset, m config.Mail, now func() time.Time) *Mails {
+	return &Mails{db: db, reset: reset, supportContact: m.SupportContact, now: now}
+}
+
+// ComposeReset resolves the address of a reset request, issues a fresh token
+// (superseding the one of any failed earlier attempt, so the delivered link
+// always has its full lifetime) and renders the link to the address stored
+// on the account. Errors: queue.ErrNoRecipient (no such account), a
+// queue.Permanent error when the email cannot be rendered, a wrapped
+// database error.
+func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
+	u, err := m.db.UserByEmailKey(ctx, job.EmailKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return models.Message{}, queue.ErrNoRecipient
+	}
+	if err != nil {
+		return models.Message{}, fmt.Errorf("find account: %w", err)
+	}
+	plain, hash := newToken()
+	now := m.now()
+	err = m.db.IssueToken(ctx, u.ID, hash, now.Add(m.reset.TokenTTL), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return models.Message{}, queue.ErrNoRecipient // deleted meanwhile
+	}
+	if err != nil {
+		return models.Message{}, fmt.Errorf("issue reset token: %w", err)
+	}
+	link, err := resetLink(m.reset.URL, plain)
+	if err != nil {
+		return models.Message{}, queue.Permanent(err)
+	}
+	msg, err := mail.RenderReset(mail.ResetEmail{MessageID: messageID, To: u.Email, Link: link, ValidFor: m.reset.TokenTTL})
+	if err != nil {
+		return models.Message{}, queue.Permanent(err)
+	}
+	return msg, nil
+}
+
+// ComposeNotice renders the "password changed" notice to the account's
+// stored address. Errors: queue.ErrNoRecipient, a queue.Permanent error when
+// it cannot be rendered, a wrapped database error.
+func (m *Mails) ComposeNotice(ctx context.Context, job queue.Notice, messageID string) (models.Message, error) {
+	u, err := m.db.UserByID(ctx, job.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return models.Message{}, queue.ErrNoRecipient
+	}
+	if err != nil {
+		return models.Message{}, fmt.Errorf("find account: %w", err)
+	}
+	msg, err := mail.RenderNotice(mail.NoticeEmail{MessageID: messageID, To: u.Email, Change: job.Change, At: job.At,
+		IP: job.IP, SupportContact: m.supportContact})
+	if err != nil {
+		return models.Message{}, queue.Permanent(err)
+	}
+	return msg, nil
+}
+
+// resetLink appends ?token= to the configured page. Scheme and host come
+// only from configuration, never from the request.
+func resetLink(base, token string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("reset link: %w", err)
+	}
+	u.RawQuery = url.Values{"token": {token}}.Encode()
+	u.Fragment = ""
+	return u.String(), nil
+}

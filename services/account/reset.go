@@ -1,0 +1,97 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/queue"
+	"github.com/accountpw/accountpw/services/store"
+)
+
+// Reset sets a new password with a reset token. The token must be unused,
+// unexpired and the account's newest; a policy rejection does not consume it.
+// Consuming it, setting the password, ending every other token and queueing
+// the notice happen in one transaction, guarded so that of many concurrent
+// uses exactly one wins. Errors: models.ErrInvalidToken, models.RateLimited,
+// the models.ErrPassword* policy errors, models.ErrHashBusy, a wrapped
+// database error.
+func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPassword string) error {
+	// Every attempt counts until its token proves genuine.
+	if err := p.Limits.TokenAttempt(ctx, c.IP); err != nil {
+		p.event(ctx, c, "throttled", slog.String("limit", "token_failures_ip"))
+		return err
+	}
+	now := p.Now()
+	if !wellFormedToken(token) {
+		return p.tokenFailed(ctx, c)
+	}
+	tok, err := p.DB.LiveToken(ctx, hashToken(token), now)
+	var u models.User
+	if err == nil {
+		u, err = p.DB.UserByID(ctx, tok.UserID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return p.tokenFailed(ctx, c)
+	}
+	if err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	if err := p.Limits.TokenValid(ctx, c.IP); err != nil {
+		p.Log.WarnContext(ctx, "give back token attempt", slog.String("error", err.Error()))
+	}
+	pw := models.NormalizePassword(newPassword)
+	if err := p.Policy.Check(ctx, pw, u.Email); err != nil {
+		p.event(ctx, c, "reset_refused", slog.String("user_id", u.ID), slog.String("reason", codeOf(err)))
+		return err
+	}
+	// Hash outside the transaction: argon2 is slow on purpose.
+	phc, err := p.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	err = p.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.ConsumeToken(ctx, tok.ID, now); err != nil {
+			return err
+		}
+		return p.setPassword(ctx, tx, u, phc, models.MethodReset, now, c)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Used, expired or superseded meanwhile, or the password changed.
+		return p.tokenFailed(ctx, c)
+	}
+	if err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	// Proving control of the mailbox ends any wrong-old-password back-off.
+	if err := p.Limits.ChangeSucceeded(ctx, u.ID); err != nil {
+		p.Log.WarnContext(ctx, "clear change throttle", slog.String("error", err.Error()))
+	}
+	p.event(ctx, c, "reset_completed", slog.String("user_id", u.ID))
+	return nil
+}
+
+func (p *Passwords) tokenFailed(ctx context.Context, c models.Client) error {
+	p.event(ctx, c, "token_failed")
+	return models.ErrInvalidToken
+}
+
+// setPassword stores a new hash, moves password_changed_at (ending every
+// earlier session), deletes every outstanding reset token of the account and
+// queues the notice, all inside tx. The write is guarded by the hash read
+// with u: if another change committed since, it returns store.ErrConflict
+// and the caller answers as its operation requires.
+func (p *Passwords) setPassword(ctx context.Context, tx *store.Tx, u models.User, phc string,
+	method models.PasswordMethod, now time.Time, c models.Client) error {
+	if err := tx.SetPassword(ctx, u.ID, u.PasswordHash, phc, now); err != nil {
+		return err
+	}
+	if err := tx.DeleteUnusedTokens(ctx, u.ID); err != nil {
+		return err
+	}
+	return p.Queue.EnqueueNotice(ctx, tx, queue.Notice{UserID: u.ID, Change: method, At: now,
+		Deadline: now.Add(noticeDeadline), IP: c.IP, RequestID: c.RequestID, Recipient: p.Pseudo.Email(u.Email)})
+}

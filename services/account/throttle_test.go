@@ -1,0 +1,109 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/store"
+)
+
+// The limits as the operations apply them, with the default configuration.
+
+func TestPasswordsTokenGuessingThrottled(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, withLimits(config.DefaultLimits()))
+		ctx := context.Background()
+		u := e.mustUser(t, "ada@example.org", pwA)
+		guess := func() error {
+			plain, _ := newToken()
+			return e.p.Reset(ctx, client, plain, pwB)
+		}
+		// A genuine token is not a guess: a person retrying after policy
+		// refusals is never throttled for it.
+		first := e.mustToken(t, "ada@example.org")
+		for i := range 12 {
+			if err := e.p.Reset(ctx, client, first, "short"); !errors.Is(err, models.ErrPasswordTooShort) {
+				t.Fatalf("policy retry %d with a genuine token: got %v, want ErrPasswordTooShort", i+1, err)
+			}
+		}
+		for i := range 10 {
+			if err := guess(); !errors.Is(err, models.ErrInvalidToken) {
+				t.Fatalf("wrong token %d: got %v, want ErrInvalidToken", i+1, err)
+			}
+		}
+		genuine := e.mustToken(t, "ada@example.org") // requesting a token resets no counter
+		mustRateLimited(t, guess())
+		mustRateLimited(t, e.p.Reset(ctx, client, genuine, pwB))
+		// The limit binds the guessing IP, not the account.
+		other := models.Client{IP: "198.51.100.7", RequestID: "test"}
+		if err := e.p.Reset(ctx, other, genuine, pwB); err != nil {
+			t.Fatalf("genuine token from another IP: %v", err)
+		}
+		if !e.verifies(t, u.ID, pwB) {
+			t.Fatal("the new password does not verify")
+		}
+	})
+}
+
+func TestPasswordsChangeThrottled(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, withLimits(config.DefaultLimits()))
+		ctx := context.Background()
+		u := e.mustUser(t, "bo@example.org", pwA)
+		s := models.Session{UserID: u.ID}
+		// Counted per account, whatever the IP.
+		for i := range 10 {
+			c := models.Client{IP: fmt.Sprintf("203.0.113.%d", i+1), RequestID: "test"}
+			if err := e.p.Change(ctx, c, s, pwC, pwB); !errors.Is(err, models.ErrWrongPassword) {
+				t.Fatalf("wrong old %d: got %v, want ErrWrongPassword", i+1, err)
+			}
+		}
+		if retry := mustRateLimited(t, e.p.Change(ctx, client, s, pwA, pwB)); retry != time.Minute {
+			t.Fatalf("correct old inside the back-off: Retry-After %v, want 1m", retry)
+		}
+		if !e.verifies(t, u.ID, pwA) {
+			t.Fatal("the password changed inside the back-off")
+		}
+		e.clock.Advance(time.Minute)
+		if err := e.p.Change(ctx, client, s, pwA, pwB); err != nil {
+			t.Fatalf("correct old after the back-off: %v", err)
+		}
+		e.mail.next(t)
+		if err := e.p.Change(ctx, client, s, pwA, pwC); !errors.Is(err, models.ErrWrongPassword) {
+			t.Fatalf("wrong old after a success: got %v, want ErrWrongPassword", err)
+		}
+		// The reset flow stays open while change is throttled, and a
+		// completed reset ends the back-off: nothing locks an account.
+		for range 9 {
+			_ = e.p.Change(ctx, client, s, pwA, pwC) // wrong old passwords, counted
+		}
+		mustRateLimited(t, e.p.Change(ctx, client, s, pwB, pwC))
+		tok := e.mustToken(t, "bo@example.org")
+		if err := e.p.Reset(ctx, client, tok, pwC); err != nil {
+			t.Fatalf("reset while change is throttled: %v", err)
+		}
+		e.mail.next(t)
+		if err := e.p.Change(ctx, client, s, pwC, pwA); err != nil {
+			t.Fatalf("change after the reset: %v", err)
+		}
+	})
+}
+
+// mustRateLimited returns the Retry-After of a rate-limited error and fails
+// the test for anything else.
+func mustRateLimited(t *testing.T, err error) time.Duration {
+	t.Helper()
+	var e *models.Error
+	if !errors.As(err, &e) || e.Kind != models.KindRateLimited {
+		t.Fatalf("got %v, want a rate-limited error", err)
+	}
+	if e.RetryAfter <= 0 {
+		t.Fatalf("Retry-After is %v, want positive", e.RetryAfter)
+	}
+	return e.RetryAfter
+}

@@ -1,0 +1,134 @@
+package services
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/accountpw/accountpw/services/account"
+	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/hash"
+	"github.com/accountpw/accountpw/services/mail"
+	"github.com/accountpw/accountpw/services/policy"
+	"github.com/accountpw/accountpw/services/queue"
+	"github.com/accountpw/accountpw/services/ratelimit"
+	"github.com/accountpw/accountpw/services/sessions"
+	"github.com/accountpw/accountpw/services/slots"
+	"github.com/accountpw/accountpw/services/store"
+)
+
+// Options change how Open builds the application; the zero value is what
+// serve runs.
+type Options struct {
+	// Migrate applies the migrations before anything else.
+	Migrate bool
+	// Now is the one clock every part reads; nil means time.Now. It is
+	// always read in UTC: SQLite stores times as text, and text compares
+	// correctly only within one offset.
+	Now func() time.Time
+}
+
+// App is the wired application.
+type App struct {
+	DB        *store.DB
+	Queue     *queue.Queue
+	Passwords *account.Passwords
+	Limits    *ratelimit.Limits
+	cfg       config.Config
+	jwtSecret []byte
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// Open connects to the database, migrates it when asked, and builds every
+// part from cfg, which must have passed Validate. Close releases it.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	db, err := store.Open(cfg.Database, log)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, db, cfg, log, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	if opts.Migrate {
+		if err := db.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	now := func() time.Time { return clock().UTC() }
+	secret, pseudoKey, err := Secrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pool := slots.New(cfg.Password.Slots(), cfg.Password.HashWait)
+	hasher, err := hash.New(cfg.Password, pool)
+	if err != nil {
+		return nil, err
+	}
+	mailer, err := mail.New(cfg.Mail, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{DB: db, cfg: cfg, jwtSecret: secret, log: log, now: now}
+	a.Limits = ratelimit.New(db, cfg.Limits, now)
+	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
+		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg.Reset, cfg.Mail, now),
+		Housekeeping: a.housekeeping, Log: log, Now: now,
+	}, queue.DefaultTuning())
+	if err != nil {
+		return nil, err
+	}
+	sess, err := sessions.New(ctx, db, cfg.Auth, secret, now)
+	if err != nil {
+		return nil, err
+	}
+	a.Passwords = account.New(cfg.Reset, account.Deps{
+		DB: db, Hasher: hasher, Policy: policy.New(cfg.Password, pool), Limits: a.Limits, Queue: a.Queue,
+		Sessions: sess, Pseudo: account.NewPseudonymizer(pseudoKey), Log: log, Now: now,
+	})
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// IssueToken returns an HS256 bearer token for userID under the app's
+// secret, valid for ttl; see sessions.Issue.
+func (a *App) IssueToken(userID string, ttl time.Duration) (string, error) {
+	return sessions.Issue(a.jwtSecret, a.cfg.Auth, userID, a.now(), ttl)
+}
+
+// MemoryBudget is what hashing may hold at once (slots × argon2id memory)
+// plus headroom for everything else: the soft Go memory limit serve sets, so
+// the garbage collector returns freed argon2id blocks before the process
+// grows past it.
+func (a *App) MemoryBudget() int64 {
+	const headroom = 48 << 20
+	return int64(a.cfg.Password.Slots())*int64(a.cfg.Password.Memory)<<10 + headroom
+}
+
+// housekeeping is the queue's hourly clean-up: expired reset tokens (used or
+// not: once expired they prove nothing) and stale rate-limit state.
+func (a *App) housekeeping(ctx context.Context) error {
+	tokens, err := a.DB.DeleteExpiredTokens(ctx, a.now())
+	if err != nil {
+		return err
+	}
+	counters, err := a.Limits.Cleanup(ctx)
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "housekeeping", slog.Int64("expired_tokens_deleted", tokens),
+		slog.Int64("rate_limit_rows_deleted", counters))
+	return nil
+}

@@ -1,0 +1,95 @@
+package hash
+
+// Stored password hashes are PHC strings with RFC 9106 parameters:
+//
+//	$argon2id$v=19$m=65536,t=3,p=4$<salt>$<key>          no pepper
+//	$argon2id$v=19$m=65536,t=3,p=4,k=<id>$<salt>$<key>   peppered
+//
+// salt and key are unpadded standard base64 (RawStdEncoding). New hashes have
+// a 16-byte random salt and a 32-byte key. With a pepper the key is
+// HMAC-SHA-256(pepper, argon2id(password, salt, m, t, p, 32)) and k names the
+// pepper, so peppers can be rotated; k is 1–32 of [A-Za-z0-9_-]. Without k
+// the key is the raw argon2id output, whatever its length (16–64), which lets
+// hashes made by other argon2id libraries verify.
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/accountpw/accountpw/services/config"
+)
+
+// Bounds on the salt and key read back from a stored hash.
+const minSalt, maxSalt, minKey, maxKey = 8, 64, 16, 64
+
+var b64 = base64.RawStdEncoding.Strict()
+
+// phc is a decoded stored hash.
+type phc struct {
+	params    config.Argon2
+	keyID     string
+	salt, key []byte
+}
+
+func (s phc) String() string {
+	k := ""
+	if s.keyID != "" {
+		k = ",k=" + s.keyID
+	}
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d%s$%s$%s", argon2.Version,
+		s.params.Memory, s.params.Time, s.params.Threads, k, b64.EncodeToString(s.salt), b64.EncodeToString(s.key))
+}
+
+// parsePHC accepts exactly the canonical form String produces, with every
+// number and length within bounds; anything else is an error.
+func parsePHC(encoded string) (phc, error) {
+	var s phc
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return s, errors.New("not an argon2id PHC string")
+	}
+	if parts[2] != "v=19" {
+		return s, errors.New("unsupported argon2 version")
+	}
+	fields := strings.Split(parts[3], ",")
+	if len(fields) != 3 && len(fields) != 4 {
+		return s, errors.New("malformed parameters")
+	}
+	var nums [3]uint32
+	for i, name := range []string{"m=", "t=", "p="} {
+		v, ok := strings.CutPrefix(fields[i], name)
+		n, err := strconv.ParseUint(v, 10, []int{32, 32, 8}[i]) // p is a uint8
+		if !ok || err != nil || v[0] == '0' {
+			return s, errors.New("malformed parameters")
+		}
+		nums[i] = uint32(n)
+	}
+	s.params = config.Argon2{Memory: nums[0], Time: nums[1], Threads: uint8(nums[2])}
+	if err := s.params.CheckBounds(); err != nil {
+		return s, errors.New("parameters out of bounds")
+	}
+	if len(fields) == 4 {
+		id, ok := strings.CutPrefix(fields[3], "k=")
+		if !ok || !config.ValidPepperID(id) {
+			return s, errors.New("malformed pepper id")
+		}
+		s.keyID = id
+	}
+	var err1, err2 error
+	s.salt, err1 = b64.DecodeString(parts[4])
+	s.key, err2 = b64.DecodeString(parts[5])
+	if err := errors.Join(err1, err2); err != nil {
+		return s, fmt.Errorf("salt or key: %w", err)
+	}
+	if len(s.salt) < minSalt || len(s.salt) > maxSalt || len(s.key) < minKey || len(s.key) > maxKey ||
+		s.keyID != "" && len(s.key) != sha256.Size {
+		return s, errors.New("salt or key length out of bounds")
+	}
+	return s, nil
+}

@@ -1,0 +1,64 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/store"
+)
+
+// Reset is a queued reset request. It carries the lookup key, not an
+// account: the Composer resolves it when the job runs, so the request path is
+// the same for every address.
+type Reset struct {
+	EmailKey    string    `json:"email_key"`
+	RequestedAt time.Time `json:"requested_at"`
+	// Deadline is when the email is no longer worth sending (the link's
+	// lifetime after the request).
+	Deadline  time.Time `json:"deadline"`
+	IP        string    `json:"ip"`
+	RequestID string    `json:"request_id"`
+	Recipient string    `json:"recipient"` // keyed pseudonym, for operators
+}
+
+// Kind names the job in River.
+func (Reset) Kind() string { return "reset_email" }
+
+// Notice is a queued "your password was changed" notice.
+type Notice struct {
+	UserID    string                `json:"user_id"`
+	Change    models.PasswordMethod `json:"change"`
+	At        time.Time             `json:"at"`
+	Deadline  time.Time             `json:"deadline"`
+	IP        string                `json:"ip"`
+	RequestID string                `json:"request_id"`
+	Recipient string                `json:"recipient"`
+}
+
+// Kind names the job in River.
+func (Notice) Kind() string { return "password_notice" }
+
+func (r Reset) deadline() time.Time  { return r.Deadline }
+func (r Reset) recipient() string    { return r.Recipient }
+func (n Notice) deadline() time.Time { return n.Deadline }
+func (n Notice) recipient() string   { return n.Recipient }
+
+// EnqueueReset durably records a reset request inside tx, so it exists
+// exactly when tx commits. Errors: a wrapped database error.
+func (q *Queue) EnqueueReset(ctx context.Context, tx *store.Tx, job Reset) error {
+	if _, err := q.client.InsertTx(ctx, tx.SQL(), job, nil); err != nil {
+		return fmt.Errorf("enqueue reset email: %w", err)
+	}
+	return nil
+}
+
+// EnqueueNotice records a notice inside tx, so it is sent exactly when the
+// change it reports commits. Errors: a wrapped database error.
+func (q *Queue) EnqueueNotice(ctx context.Context, tx *store.Tx, job Notice) error {
+	if _, err := q.client.InsertTx(ctx, tx.SQL(), job, nil); err != nil {
+		return fmt.Errorf("enqueue notice: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package queue is the durable mail queue: River jobs in the service's own
+// database, inserted in the caller's transaction (so a message exists exactly
+// when the change that causes it commits), worked by every replica with
+// retries by outcome, per-job deadlines, dead letters an operator can list
+// and retry, and an hourly housekeeping job run by the leader alone.
+//
+// Workers do not know accounts or tokens: they ask a Composer (the account
+// package) to turn a job into a message, then deliver it with a mail.Mailer.
+//
+// It imports models, config, store, mail and River.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/mail"
+	"github.com/accountpw/accountpw/services/store"
+)
+
+// Timing of crash recovery: a job whose process died while sending is
+// "stuck" after rescueAfter and put back by the leader's rescuer, which runs
+// every 30 s, so another process sends it within about a minute.
+const (
+	jobTimeout  = 15 * time.Second
+	rescueAfter = 20 * time.Second
+)
+
+// Retention of finished jobs, deleted by River's cleaner. Reset jobs carry
+// the submitted address, so completed ones (most of them for addresses
+// without an account) go after an hour: the queue must not become a list of
+// probed addresses.
+const (
+	completedRetention  = time.Hour
+	deadLetterRetention = 30 * 24 * time.Hour
+)
+
+// Tuning holds the queue's internal timings, which operators do not set.
+type Tuning struct {
+	// RetryBase is the first backoff step after a failed delivery.
+	RetryBase time.Duration
+	// PollInterval is how often an idle worker looks for jobs.
+	PollInterval time.Duration
+}
+
+// DefaultTuning is what serve runs with.
+func DefaultTuning() Tuning { return Tuning{RetryBase: 2 * time.Second, PollInterval: time.Second} }
+
+// ErrNoRecipient is returned by a Composer when a job has nobody to mail
+// (an address without an account, or an account deleted since): the job is
+// done and nothing is sent.
+var ErrNoRecipient = errors.New("no account to mail")
+
+// Composer turns jobs into messages. The account package implements it.
+type Composer interface {
+	// ComposeReset resolves the account of a reset request, issues its
+	// token (superseding any earlier one) and renders the email.
+	ComposeReset(ctx context.Context, job Reset, messageID string) (models.Message, error)
+	// ComposeNotice renders the "password changed" notice.
+	ComposeNotice(ctx context.Context, job Notice, messageID string) (models.Message, error)
+}
+
+// Both Compose methods return ErrNoRecipient when there is nobody to mail, an
+// error wrapped by Permanent when retrying cannot help, and any other error
+// to have the job retried with backoff.
+
+// Permanent marks a Composer error that retrying cannot fix: the job becomes
+// a dead letter at once.
+func Permanent(err error) error { return river.JobCancel(err) }
+
+// Delivery is one delivery outcome, for Deps.Observe.
+type Delivery struct {
+	Kind    string // models.MessageReset or models.MessageNotice
+	Outcome string // sent, retry, throttled, dead_letter, expired, no_account
+	Attempt int
+}
+
+// Deps are the queue's collaborators.
+type Deps struct {
+	DB       *store.DB
+	Mailer   mail.Mailer
+	Composer Composer
+	// Housekeeping runs hourly on the leader (expired tokens, old counters).
+	Housekeeping func(ctx context.Context) error
+	Log          *slog.Logger
+	Now          func() time.Time
+	// Observe, when set, hears every delivery outcome.
+	Observe func(Delivery)
+}
+
+// Queue is the durable mail queue.
+type Queue struct {
+	client   *river.Client[*sql.Tx]
+	deps     Deps
+	tuning   Tuning
+	retryCap time.Duration
+}
+
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Postgres() {
+		return riverdatabasesql.New(db.SQL())
+	}
+	return riversqlite.New(db.SQL())
+}
+
+// New returns a queue that can insert jobs and, after Start, work them with
+// cfg.Workers workers, backing off up to cfg.RetryCap between attempts.
+func New(cfg config.Mail, d Deps, t Tuning) (*Queue, error) {
+	q := &Queue{deps: d, tuning: t, retryCap: cfg.RetryCap}
+	workers := river.NewWorkers()
+	err := errors.Join(
+		river.AddWorkerSafely(workers, &mailWorker[Reset]{q: q, kind: models.MessageReset, compose: d.Composer.ComposeReset}),
+		river.AddWorkerSafely(workers, &mailWorker[Notice]{q: q, kind: models.MessageNotice, compose: d.Composer.ComposeNotice}),
+		river.AddWorkerSafely(workers, &housekeepingWorker{q: q}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("new queue: %w", err)
+	}
+	client, err := river.NewClient(driver(d.DB), &river.Config{
+		Workers:                     workers,
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		JobTimeout:                  jobTimeout,
+		RescueStuckJobsAfter:        rescueAfter,
+		FetchPollInterval:           t.PollInterval,
+		FetchCooldown:               min(t.PollInterval, 100*time.Millisecond),
+		CompletedJobRetentionPeriod: completedRetention,
+		CancelledJobRetentionPeriod: deadLetterRetention,
+		DiscardedJobRetentionPeriod: deadLetterRetention,
+		MaxAttempts:                 1000, // deadlines, not counts, end retries (see the workers)
+		Logger:                      d.Log.With("component", "queue"),
+		// The leader alone runs periodic jobs, so replicas do not repeat them.
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return housekeepingArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new queue: %w", err)
+	}
+	q.client = client
+	return q, nil
+}
+
+// Start begins working jobs until Stop.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.client.Start(ctx); err != nil {
+		return fmt.Errorf("start queue: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching new jobs and waits for in-flight sends to finish, or
+// for ctx to end, whichever comes first; then in-flight jobs are cancelled
+// and will be retried by this or another process.
+func (q *Queue) Stop(ctx context.Context) error {
+	if err := q.client.Stop(ctx); err != nil {
+		cancelCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = q.client.StopAndCancel(cancelCtx)
+		return fmt.Errorf("stop queue: %w", err)
+	}
+	return nil
+}

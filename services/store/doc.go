@@ -1,0 +1,14 @@
+// Package store is the only place in accountpw that speaks SQL: it opens
+// PostgreSQL or the embedded SQLite file, applies the embedded migrations
+// (the service's own and the mail queue's), and offers named queries over
+// the users, reset_tokens, rate_limit_counters and change_failures tables,
+// on the pool or inside a transaction (InTx).
+//
+// Every error it returns is classified once, here: ErrNotFound, ErrDuplicate
+// and ErrConflict are outcomes the caller decides about; an error that means
+// the database cannot be used right now also matches models.ErrUnavailable
+// (503 + Retry-After); anything else is a server fault.
+//
+// It imports models, config, GORM and the database drivers, goose, and
+// River's migrator; nothing above it (the domain packages) touches SQL.
+package store

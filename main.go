@@ -155,6 +155,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("shutdown: %w", serr)
 	}
+	if derr := a.Drain(sctx); derr != nil && err == nil {
+		err = fmt.Errorf("shutdown: %w", derr)
+	}
 	if qerr := a.Queue.Stop(sctx); qerr != nil {
 		log.Warn("queue stopped with jobs in flight; they will be retried", slog.String("error", qerr.Error()))
 	}

@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -84,7 +85,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
 		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg.Reset, cfg.Mail, now),
 		Housekeeping: a.housekeeping, Log: log, Now: now,
-	}, queue.DefaultTuning())
+	}, queue.DefaultTuning(db.Postgres()))
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +100,19 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	return a, nil
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Drain lets the requests waiting in a batch commit and refuses new ones,
+// within ctx: the first step of a shutdown, after the HTTP server stopped
+// taking requests and before the queue stops.
+func (a *App) Drain(ctx context.Context) error {
+	return errors.Join(a.Passwords.Close(ctx), a.Limits.Close(ctx))
+}
+
+// Close drains, then closes the database.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(a.Drain(ctx), a.DB.Close())
+}
 
 // IssueToken returns an HS256 bearer token for userID under the app's
 // secret, valid for ttl; see sessions.Issue.

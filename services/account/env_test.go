@@ -3,6 +3,7 @@ package account
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -155,7 +156,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *testEnv {
 	limits := ratelimit.New(db, ec.limits, e.clock.Now)
 	e.q, err = queue.New(mailCfg, queue.Deps{DB: db, Mailer: ec.mailer, Composer: NewMails(db, testReset, mailCfg, e.clock.Now),
 		Log: log, Now: e.clock.Now, Observe: func(d queue.Delivery) { e.deliveries <- d }},
-		queue.Tuning{RetryBase: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+		queue.Tuning{RetryBase: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +173,9 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *testEnv {
 	t.Cleanup(func() {
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c()
+		if err := errors.Join(e.p.Close(sctx), limits.Close(sctx)); err != nil {
+			t.Errorf("drain: %v", err)
+		}
 		_ = e.q.Stop(sctx)
 		stop()
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/batch"
 	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/hash"
 	"github.com/accountpw/accountpw/services/policy"
@@ -43,11 +44,21 @@ type Deps struct {
 // Passwords is the password resource's business logic.
 type Passwords struct {
 	Deps
-	reset config.Reset
+	reset  config.Reset
+	resets *batch.Batcher[resetRequest, resetOutcome]
 }
 
 // New returns the operations under the reset section (the token lifetime).
-func New(reset config.Reset, d Deps) *Passwords { return &Passwords{Deps: d, reset: reset} }
+// Close stops the batcher of reset requests.
+func New(reset config.Reset, d Deps) *Passwords {
+	p := &Passwords{Deps: d, reset: reset}
+	p.resets = batch.New(batch.ForDatabase(d.DB.Postgres()), p.flushResets)
+	return p
+}
+
+// Close lets the reset requests already waiting commit, then refuses new
+// ones (models.ErrUnavailable), within ctx.
+func (p *Passwords) Close(ctx context.Context) error { return p.resets.Close(ctx) }
 
 // Admit applies the coarse per-client ceiling. Errors: models.RateLimited, a
 // wrapped database error.

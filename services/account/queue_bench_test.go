@@ -59,14 +59,14 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 			mailCfg := config.DefaultMail()
 			q, err := queue.New(mailCfg, queue.Deps{DB: db, Mailer: m, Composer: NewMails(db, testReset, mailCfg, time.Now),
 				Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now},
-				queue.Tuning{RetryBase: 2 * time.Second, PollInterval: 50 * time.Millisecond})
+				queue.DefaultTuning(true))
 			if err != nil {
 				b.Fatal(err)
 			}
 			for i := range b.N {
 				err := db.InTx(ctx, func(tx *store.Tx) error {
 					key := fmt.Sprintf("w%06d@example.org", i)
-					return q.EnqueueReset(ctx, tx, queue.Reset{EmailKey: key, RequestedAt: now, Deadline: now.Add(time.Hour)})
+					return q.EnqueueResets(ctx, tx, []queue.Reset{{EmailKey: key, RequestedAt: now, Deadline: now.Add(time.Hour)}})
 				})
 				if err != nil {
 					b.Fatal(err)

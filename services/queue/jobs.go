@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/store"
 )
@@ -45,11 +47,18 @@ func (r Reset) recipient() string    { return r.Recipient }
 func (n Notice) deadline() time.Time { return n.Deadline }
 func (n Notice) recipient() string   { return n.Recipient }
 
-// EnqueueReset durably records a reset request inside tx, so it exists
-// exactly when tx commits. Errors: a wrapped database error.
-func (q *Queue) EnqueueReset(ctx context.Context, tx *store.Tx, job Reset) error {
-	if _, err := q.client.InsertTx(ctx, tx.SQL(), job, nil); err != nil {
-		return fmt.Errorf("enqueue reset email: %w", err)
+// EnqueueResets durably records reset requests inside tx, in one statement,
+// so they exist exactly when tx commits. Errors: a wrapped database error.
+func (q *Queue) EnqueueResets(ctx context.Context, tx *store.Tx, jobs []Reset) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: j}
+	}
+	if _, err := q.client.InsertManyFastTx(ctx, tx.SQL(), params); err != nil {
+		return fmt.Errorf("enqueue reset emails: %w", err)
 	}
 	return nil
 }

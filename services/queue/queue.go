@@ -19,9 +19,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/config"
@@ -50,12 +47,22 @@ const (
 type Tuning struct {
 	// RetryBase is the first backoff step after a failed delivery.
 	RetryBase time.Duration
-	// PollInterval is how often an idle worker looks for jobs.
+	// PollInterval is how often idle workers look for jobs without being
+	// told about new ones.
 	PollInterval time.Duration
+	// FetchCooldown is the shortest time between two fetches: how quickly
+	// freed workers take the next jobs of a backlog.
+	FetchCooldown time.Duration
 }
 
-// DefaultTuning is what serve runs with.
-func DefaultTuning() Tuning { return Tuning{RetryBase: 2 * time.Second, PollInterval: time.Second} }
+// DefaultTuning is what serve runs with on PostgreSQL (postgres) or SQLite.
+func DefaultTuning(postgres bool) Tuning {
+	t := Tuning{RetryBase: 2 * time.Second, PollInterval: time.Second, FetchCooldown: 10 * time.Millisecond}
+	if !postgres {
+		t.PollInterval = 200 * time.Millisecond
+	}
+	return t
+}
 
 // ErrNoRecipient is returned by a Composer when a job has nobody to mail
 // (an address without an account, or an account deleted since): the job is
@@ -107,13 +114,6 @@ type Queue struct {
 	retryCap time.Duration
 }
 
-func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
-	if db.Postgres() {
-		return riverdatabasesql.New(db.SQL())
-	}
-	return riversqlite.New(db.SQL())
-}
-
 // New returns a queue that can insert jobs and, after Start, work them with
 // cfg.Workers workers, backing off up to cfg.RetryCap between attempts.
 func New(cfg config.Mail, d Deps, t Tuning) (*Queue, error) {
@@ -127,13 +127,16 @@ func New(cfg config.Mail, d Deps, t Tuning) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new queue: %w", err)
 	}
-	client, err := river.NewClient(driver(d.DB), &river.Config{
-		Workers:                     workers,
-		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
-		JobTimeout:                  jobTimeout,
-		RescueStuckJobsAfter:        rescueAfter,
+	client, err := river.NewClient(d.DB.RiverDriver(), &river.Config{
+		Workers:              workers,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: rescueAfter,
+		// On PostgreSQL an insert wakes the workers through LISTEN/NOTIFY and
+		// the poll is only a fallback; SQLite has no notifications, so its
+		// poll is what bounds the delay between a request and its email.
 		FetchPollInterval:           t.PollInterval,
-		FetchCooldown:               min(t.PollInterval, 100*time.Millisecond),
+		FetchCooldown:               min(t.PollInterval, t.FetchCooldown),
 		CompletedJobRetentionPeriod: completedRetention,
 		CancelledJobRetentionPeriod: deadLetterRetention,
 		DiscardedJobRetentionPeriod: deadLetterRetention,

@@ -31,7 +31,7 @@ func mustQueue(t *testing.T, db *store.DB, d Deps) *Queue {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	q, err := New(config.DefaultMail(), d, Tuning{RetryBase: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	q, err := New(config.DefaultMail(), d, Tuning{RetryBase: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestLimitsChangeBackoff(t *testing.T) {
 }
 
 func TestLimitsBackoffIsBounded(t *testing.T) {
-	l := New(nil, config.DefaultLimits(), nil)
+	l := &Limits{cfg: config.DefaultLimits()} // backoff needs no database
 	for _, row := range []struct {
 		failures int64
 		want     time.Duration

@@ -10,20 +10,24 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/batch"
 	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/store"
 )
 
 // Limits counts requests in the database. Windows are fixed and aligned to
 // their size on the Unix clock (minutes, quarter hours, hours, UTC days), so
-// a client can spend up to twice a limit across a window boundary; each count
-// is one atomic upsert. A request refused by a shorter window does not count
-// in the longer one.
+// a client can spend up to twice a limit across a window boundary. Counting
+// is exact at the boundary however many requests arrive at once, from one
+// replica or several: the 10th request in a window of 10 passes and the 11th
+// is refused. A request refused by a shorter window does not count in the
+// longer one.
 //
 // Nothing here locks an account. Per-IP limits bind only that IP. The
 // per-address quota only stops emails, silently, for known and unknown
@@ -36,39 +40,37 @@ import (
 // up and given back when the token proves genuine, so only guesses count and
 // concurrent guesses cannot overtake the limit.
 //
-// A nil or zero *Limits, like one made with Disabled set, allows
-// everything.
+// The per-client ceiling (Admit) is counted through a group-commit batcher:
+// concurrent requests share one statement. A nil or zero *Limits, like one
+// made with Disabled set, allows everything.
 type Limits struct {
-	db  *store.DB
-	cfg config.Limits
-	now func() time.Time
+	db    *store.DB
+	cfg   config.Limits
+	now   func() time.Time
+	admit *batch.Batcher[string, error]
 }
 
 // New returns limits counted in db under cfg (which must have passed
-// Validate), read against now.
+// Validate), read against now. Close stops its batcher.
 func New(db *store.DB, cfg config.Limits, now func() time.Time) *Limits {
 	if cfg.Disabled {
 		return nil
 	}
-	return &Limits{db: db, cfg: cfg, now: now}
+	l := &Limits{db: db, cfg: cfg, now: now}
+	l.admit = batch.New(batch.ForDatabase(db.Postgres()), l.admitBatch)
+	return l
+}
+
+// Close lets the requests already waiting for the ceiling finish, then
+// refuses new ones (models.ErrUnavailable), within ctx.
+func (l *Limits) Close(ctx context.Context) error {
+	if l.off() {
+		return nil
+	}
+	return l.admit.Close(ctx)
 }
 
 func (l *Limits) off() bool { return l == nil || l.db == nil }
-
-// hit counts one event in the current window of r for bucket and returns how
-// long until that window ends if the count is now over r.Max, else zero.
-func (l *Limits) hit(ctx context.Context, q store.Queries, name, subject string, r config.Rate) (time.Duration, error) {
-	now := l.now()
-	bucket, start, end := window(name, subject, r, now)
-	hits, err := q.CountHit(ctx, bucket, start, end.Unix())
-	if err != nil {
-		return 0, fmt.Errorf("rate limit %s: %w", name, err)
-	}
-	if hits > int64(r.Max) {
-		return end.Sub(now), nil
-	}
-	return 0, nil
-}
 
 // window returns the bucket key and the bounds of the window of r holding now.
 func window(name, subject string, r config.Rate, now time.Time) (bucket string, start int64, end time.Time) {
@@ -77,43 +79,90 @@ func window(name, subject string, r config.Rate, now time.Time) (bucket string, 
 	return fmt.Sprintf("%s/%d:%s", name, size, subject), start, time.Unix(start+size, 0).UTC()
 }
 
-// limited counts an event in each rate in turn and stops at the first one
-// over quota, returning how long until its window resets.
-func (l *Limits) limited(ctx context.Context, q store.Queries, name, subject string, rates ...config.Rate) (time.Duration, error) {
-	for _, r := range rates {
-		if retry, err := l.hit(ctx, q, name, subject, r); err != nil || retry > 0 {
-			return retry, err
-		}
-	}
-	return 0, nil
-}
-
 // Admit applies the coarse per-client ceiling on every request of the
-// resource. Errors: models.RateLimited, a wrapped database error.
+// resource. Errors: models.RateLimited, models.ErrUnavailable (closing), a
+// wrapped database error.
 func (l *Limits) Admit(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.limited(ctx, l.db.Queries, "ip", clientKey(ip), l.cfg.Client()))
+	refused, err := l.admit.Do(ctx, ip)
+	if errors.Is(err, batch.ErrClosed) || errors.Is(err, batch.ErrFull) {
+		return models.ErrUnavailable
+	}
+	return errors.Join(err, refused)
 }
 
-// ResetRequest applies both {"email"} limits inside tx, so that they and the
-// enqueue that follows commit once: per client first (models.RateLimited),
-// then per address key, known or not (false: over quota; answer 202 all the
-// same and send nothing). The per-address bucket holds a hash of the key,
-// never the address. The counts of a refused request are kept: the caller
-// commits tx whatever the outcome. Errors: models.RateLimited, a wrapped
-// database error.
-func (l *Limits) ResetRequest(ctx context.Context, tx *store.Tx, ip, key string) (bool, error) {
+// admitBatch counts the ceiling of many requests in one statement: one step
+// each, so nothing is ever given back and no transaction is needed.
+func (l *Limits) admitBatch(ctx context.Context, ips []string) ([]error, error) {
+	plans := make([][]step, len(ips))
+	for i, ip := range ips {
+		plans[i] = []step{{"ip", clientKey(ip), l.cfg.Client()}}
+	}
+	verdicts, err := l.decide(ctx, l.db.Queries, plans)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]error, len(ips))
+	for i, v := range verdicts {
+		if v.refused >= 0 {
+			out[i] = models.RateLimited(v.retry)
+		}
+	}
+	return out, nil
+}
+
+// ResetRequest is the client's IP and the address key of one {"email"}.
+type ResetRequest struct {
+	IP, Key string
+}
+
+// ResetVerdict is the outcome of a ResetRequest: Limited (models.RateLimited,
+// per client: answer 429) or Send (false: over the per-address quota; answer
+// 202 all the same and send nothing).
+type ResetVerdict struct {
+	Limited error
+	Send    bool
+}
+
+// ResetRequests applies both {"email"} limits to many requests inside tx, so
+// that they and the enqueue that follows commit once, deciding each request
+// as if they came one after the other: per client first (a minute, then an
+// hour), then per address key, known or not (a quarter hour, then a day).
+// The per-address bucket holds a hash of the key, never the address. The
+// counts of a refused request are kept. Errors: a wrapped database error
+// (for the whole batch).
+func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRequest) ([]ResetVerdict, error) {
+	out := make([]ResetVerdict, len(reqs))
 	if l.off() {
-		return true, nil
+		for i := range out {
+			out[i].Send = true
+		}
+		return out, nil
 	}
-	if err := rateLimited(l.limited(ctx, tx.Queries, "reset_ip", clientKey(ip), l.cfg.ResetClient()...)); err != nil {
-		return false, err
+	client, address := l.cfg.ResetClient(), l.cfg.ResetAddress()
+	plans := make([][]step, len(reqs))
+	for i, r := range reqs {
+		sum := sha256.Sum256([]byte("addr:" + r.Key))
+		addr := hex.EncodeToString(sum[:])
+		ip := clientKey(r.IP)
+		plans[i] = []step{{"reset_ip", ip, client[0]}, {"reset_ip", ip, client[1]},
+			{"reset_addr", addr, address[0]}, {"reset_addr", addr, address[1]}}
 	}
-	sum := sha256.Sum256([]byte("addr:" + key))
-	retry, err := l.limited(ctx, tx.Queries, "reset_addr", hex.EncodeToString(sum[:]), l.cfg.ResetAddress()...)
-	return err == nil && retry == 0, err
+	verdicts, err := l.decide(ctx, tx.Queries, plans)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range verdicts {
+		switch {
+		case v.refused >= 0 && v.refused < len(client):
+			out[i].Limited = models.RateLimited(v.retry)
+		case v.refused < 0:
+			out[i].Send = true
+		}
+	}
+	return out, nil
 }
 
 // clientKey is the subject of a per-client bucket: the IPv4 address, or the
@@ -132,13 +181,6 @@ func clientKey(ip string) string {
 	return p.String()
 }
 
-func rateLimited(retry time.Duration, err error) error {
-	if err != nil || retry <= 0 {
-		return err
-	}
-	return models.RateLimited(retry)
-}
-
 // TokenAttempt counts a {"token","new"} attempt for the client IP before
 // the token is looked up, and refuses the attempt after TokenFailures.Max in
 // the window: counting first means concurrent guesses cannot all be looked
@@ -148,7 +190,11 @@ func (l *Limits) TokenAttempt(ctx context.Context, ip string) error {
 	if l.off() {
 		return nil
 	}
-	return rateLimited(l.hit(ctx, l.db.Queries, "token_fail", clientKey(ip), l.cfg.TokenFailures()))
+	v, err := l.decide(ctx, l.db.Queries, [][]step{{{"token_fail", clientKey(ip), l.cfg.TokenFailures()}}})
+	if err != nil || v[0].refused < 0 {
+		return err
+	}
+	return models.RateLimited(v[0].retry)
 }
 
 // TokenValid gives back the attempt of a client whose token was genuine, so
@@ -158,7 +204,7 @@ func (l *Limits) TokenValid(ctx context.Context, ip string) error {
 		return nil
 	}
 	bucket, start, _ := window("token_fail", clientKey(ip), l.cfg.TokenFailures(), l.now())
-	if err := l.db.GiveBackHit(ctx, bucket, start); err != nil {
+	if err := l.db.UncountHits(ctx, []store.Hit{{Bucket: bucket, Start: start, N: 1}}); err != nil {
 		return fmt.Errorf("rate limit token_fail: %w", err)
 	}
 	return nil

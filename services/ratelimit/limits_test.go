@@ -35,23 +35,28 @@ var limitsEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 func mustLimits(t *testing.T, db *store.DB, cfg config.Limits) (*Limits, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: limitsEpoch}
-	return New(db, cfg, clock.Now), clock
+	l := New(db, cfg, clock.Now)
+	t.Cleanup(func() {
+		if err := l.Close(context.Background()); err != nil {
+			t.Errorf("close limits: %v", err)
+		}
+	})
+	return l, clock
 }
 
 // resetRequest runs ResetRequest in a transaction of its own, as the
 // request path does.
 func resetRequest(ctx context.Context, l *Limits, db *store.DB, ip, key string) (ok bool, err error) {
-	var limited error
+	var v []ResetVerdict
 	err = db.InTx(ctx, func(tx *store.Tx) error {
 		var rerr error
-		ok, rerr = l.ResetRequest(ctx, tx, ip, key)
-		if models.KindOf(rerr) == models.KindRateLimited {
-			limited = rerr
-			return nil // the counts of a refused request are kept
-		}
-		return rerr
+		v, rerr = l.ResetRequests(ctx, tx, []ResetRequest{{IP: ip, Key: key}})
+		return rerr // the counts of a refused request are kept: the transaction commits
 	})
-	return ok, errors.Join(err, limited)
+	if err != nil {
+		return false, err
+	}
+	return v[0].Send, v[0].Limited
 }
 
 // mustRateLimited returns the Retry-After of a rate-limited error and fails

@@ -1,28 +1,107 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 
 	"gorm.io/gorm/clause"
 )
 
-// CountHit adds one to the rate-limit counter of bucket in the window that
-// starts at start (Unix seconds; it ends at end) and returns the new count,
-// in one atomic upsert. Errors: a classified database error.
-func (q Queries) CountHit(ctx context.Context, bucket string, start, end int64) (int64, error) {
-	var hits int64
-	err := q.with(ctx).Raw(`INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits)
-		VALUES (?, ?, ?, 1)
-		ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counters.hits + 1
-		RETURNING hits`, bucket, start, end).Scan(&hits).Error
-	return hits, classify("count rate limit", err)
+// Hit is a number of events to count in one rate-limit window: the counter
+// of Bucket in the window that starts at Start (Unix seconds) and ends at End.
+type Hit struct {
+	Bucket     string
+	Start, End int64
+	N          int64
 }
 
-// GiveBackHit takes one back from a counter, never below zero. Errors: a
+// Window names a counter: its bucket and the start of its window.
+type Window struct {
+	Bucket string
+	Start  int64
+}
+
+// CountHits adds every hit to its counter in one statement (a multi-row
+// upsert; hits of the same window are summed first) and returns each
+// counter's new total. The rows are written in a fixed order, so concurrent
+// callers that share counters lock them in the same order and never
+// deadlock; in a transaction they stay locked until it ends. Errors: a
 // classified database error.
-func (q Queries) GiveBackHit(ctx context.Context, bucket string, start int64) error {
-	return classify("give back rate limit", q.with(ctx).Exec(`UPDATE rate_limit_counters SET hits = hits - 1
-		WHERE bucket = ? AND window_start = ? AND hits > 0`, bucket, start).Error)
+func (q Queries) CountHits(ctx context.Context, hits []Hit) (map[Window]int64, error) {
+	merged := mergeHits(hits)
+	if len(merged) == 0 {
+		return map[Window]int64{}, nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, 4*len(merged))
+	sb.WriteString("INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits) VALUES ")
+	for i, h := range merged {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?)")
+		args = append(args, h.Bucket, h.Start, h.End, h.N)
+	}
+	sb.WriteString(` ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counters.hits + excluded.hits
+		RETURNING bucket, window_start, hits`)
+	var rows []struct {
+		Bucket      string
+		WindowStart int64
+		Hits        int64
+	}
+	if err := q.with(ctx).Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+		return nil, classify("count rate limits", err)
+	}
+	totals := make(map[Window]int64, len(rows))
+	for _, r := range rows {
+		totals[Window{r.Bucket, r.WindowStart}] = r.Hits
+	}
+	return totals, nil
+}
+
+// UncountHits takes hits back from their counters (never below zero), in
+// one statement. Errors: a classified database error.
+func (q Queries) UncountHits(ctx context.Context, hits []Hit) error {
+	merged := mergeHits(hits)
+	if len(merged) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, 3*len(merged))
+	sb.WriteString("WITH v (bucket, window_start, n) AS (VALUES ")
+	for i, h := range merged {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		// Typed, so PostgreSQL does not take the parameters for text.
+		sb.WriteString("(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
+		args = append(args, h.Bucket, h.Start, h.N)
+	}
+	sb.WriteString(`) UPDATE rate_limit_counters SET hits = CASE WHEN hits > v.n THEN hits - v.n ELSE 0 END FROM v
+		WHERE rate_limit_counters.bucket = v.bucket AND rate_limit_counters.window_start = v.window_start`)
+	return classify("give back rate limits", q.with(ctx).Exec(sb.String(), args...).Error)
+}
+
+// mergeHits sums the hits of each window and orders them by window.
+func mergeHits(hits []Hit) []Hit {
+	byWindow := make(map[Window]*Hit, len(hits))
+	out := make([]Hit, 0, len(hits))
+	for _, h := range hits {
+		w := Window{h.Bucket, h.Start}
+		if m, ok := byWindow[w]; ok {
+			m.N += h.N
+			continue
+		}
+		out = append(out, h)
+		byWindow[w] = &out[len(out)-1]
+	}
+	// byWindow points into out: sort only after merging.
+	slices.SortFunc(out, func(a, b Hit) int {
+		return cmp.Or(strings.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Start, b.Start))
+	})
+	return out
 }
 
 // DeleteCountersEndedBefore deletes counters whose window ended before t

@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -19,7 +23,7 @@ import (
 // Pool sizes. SQLite allows one writer at a time; a few connections let
 // readers proceed while IMMEDIATE transactions queue on the busy timeout.
 const (
-	postgresConns = 20
+	postgresConns = 25
 	sqliteConns   = 4
 )
 
@@ -30,6 +34,9 @@ type DB struct {
 	gorm     *gorm.DB
 	sql      *sql.DB
 	postgres bool
+	// listen holds the connection the mail queue LISTENs on (PostgreSQL
+	// only), apart from the pool so that it never starves it.
+	listen *pgxpool.Pool
 }
 
 // Open opens PostgreSQL when cfg.URL is set, and otherwise the embedded
@@ -68,16 +75,44 @@ func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if cfg.Postgres() {
-		sqlDB.SetMaxOpenConns(postgresConns)
-	} else {
+	d := &DB{Queries: Queries{g}, gorm: g, sql: sqlDB, postgres: cfg.Postgres()}
+	if !cfg.Postgres() {
 		sqlDB.SetMaxOpenConns(sqliteConns)
+		return d, nil
 	}
-	return &DB{Queries: Queries{g}, gorm: g, sql: sqlDB, postgres: cfg.Postgres()}, nil
+	sqlDB.SetMaxOpenConns(postgresConns)
+	sqlDB.SetMaxIdleConns(postgresConns)
+	lcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	lcfg.MaxConns, lcfg.MinConns = 2, 0 // the listener and one for leadership notices
+	if d.listen, err = pgxpool.NewWithConfig(context.Background(), lcfg); err != nil {
+		sqlDB.Close()
+		return nil, classify("open database", err)
+	}
+	return d, nil
 }
 
-// Close closes the connection pool.
-func (d *DB) Close() error { return d.sql.Close() }
+// Close closes the connection pools.
+func (d *DB) Close() error {
+	if d.listen != nil {
+		d.listen.Close()
+	}
+	return d.sql.Close()
+}
+
+// RiverDriver is the mail queue's driver on this database: database/sql for
+// every statement, so jobs can be inserted in the transactions of InTx, and
+// on PostgreSQL a dedicated pgx connection for LISTEN, so that workers hear
+// about new jobs at once instead of polling for them.
+func (d *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
+	if d.postgres {
+		return riverdatabasesql.NewWithPgxListener(d.sql, d.listen)
+	}
+	return riversqlite.New(d.sql)
+}
 
 // Postgres is false for the embedded SQLite default.
 func (d *DB) Postgres() bool { return d.postgres }

@@ -144,7 +144,7 @@ func TestInTxRollsBack(t *testing.T) {
 			if err := tx.CreateUser(ctx, models.User{ID: "ghost", Email: "g", EmailKey: "g", PasswordHash: "h"}); err != nil {
 				return err
 			}
-			if _, err := tx.CountHit(ctx, "b", 0, 60); err != nil {
+			if _, err := tx.CountHits(ctx, []store.Hit{{Bucket: "b", Start: 0, End: 60, N: 1}}); err != nil {
 				return err
 			}
 			return boom

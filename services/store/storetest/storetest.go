@@ -72,7 +72,7 @@ type migrator struct{}
 // so pgtestdb rebuilds the template.
 func (migrator) Hash() (string, error) {
 	h := sha256.New()
-	h.Write([]byte("river v0.31.0\n"))
+	h.Write([]byte("river v0.51.2\n"))
 	err := fs.WalkDir(store.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -26,7 +26,7 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	oldPw, newPw := models.NormalizePassword(oldPassword), models.NormalizePassword(newPassword)
+	newPw := models.NormalizePassword(newPassword)
 	// The policy first: a refused new password says nothing about the old
 	// one and is not counted as a guess.
 	if err := p.Policy.Check(ctx, newPw, u.Email); err != nil {
@@ -37,7 +37,10 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 		p.event(ctx, c, "throttled", slog.String("limit", "wrong_old_password"), slog.String("user_id", u.ID))
 		return err
 	}
-	ok, err := p.Hasher.Verify(ctx, oldPw, u.PasswordHash)
+	// The old password goes to Verify as sent: an imported hash may have
+	// been made of it unnormalised, and Verify knows which forms each
+	// format needs (for ours, the NFKC form).
+	ok, err := p.Hasher.Verify(ctx, oldPassword, u.PasswordHash)
 	if err != nil {
 		if lerr := p.Limits.ChangeUnchecked(ctx, u.ID); lerr != nil {
 			p.Log.WarnContext(ctx, "give back change attempt", slog.String("error", lerr.Error()))

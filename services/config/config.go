@@ -16,6 +16,7 @@ type Config struct {
 	Password Password `yaml:"password" envPrefix:"PASSWORD_"`
 	Limits   Limits   `yaml:"limits" envPrefix:"LIMITS_"`
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
+	Webhook  Webhook  `yaml:"webhook" envPrefix:"WEBHOOK_"`
 }
 
 // Default returns the configuration before config.yaml and the environment.
@@ -29,6 +30,7 @@ func Default() Config {
 		Password: DefaultPassword(),
 		Limits:   DefaultLimits(),
 		Log:      DefaultLog(),
+		Webhook:  Webhook{}, // no URL: no events
 	}
 }
 
@@ -38,6 +40,7 @@ func (c *Config) Validate() error {
 	problems := []error{
 		c.HTTP.Validate(), c.Database.Validate(), c.Reset.Validate(), c.Mail.Validate(),
 		c.Auth.Validate(), c.Password.Validate(), c.Limits.Validate(), c.Log.Validate(),
+		c.Webhook.Validate(),
 	}
 	if c.Mail.Provider == ProviderLog && c.Database.Postgres() && !c.Mail.AllowLogProvider {
 		// The log mailer prints reset links and addresses: fine for the

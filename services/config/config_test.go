@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +88,30 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		row{"back-off above its maximum", func(c *Config) { c.Limits.ChangeBackoff = 2 * time.Hour }, "change_backoff"},
 		row{"unknown log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 	)
+	// The webhook section; a malformed secret is built around 32 p's, so the
+	// check below catches an error that echoes it.
+	const hookURL, hookSecret = "https://app.example.org/hooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	notBase64 := WebhookSecretPrefix + pepper + "!"
+	short := WebhookSecretPrefix + base64.StdEncoding.EncodeToString([]byte(pepper[:MinWebhookSecretBytes-1]))
+	hook := func(url, secret, old string) func(*Config) {
+		return func(c *Config) { c.Webhook = Webhook{URL: url, Secret: secret, OldSecrets: old} }
+	}
+	rows = append(rows,
+		row{"webhook URL without a secret", hook(hookURL, "", ""), "webhook.url needs ACCOUNTPW_WEBHOOK_SECRET"},
+		row{"webhook secret without a URL", hook("", hookSecret, ""), "need webhook.url"},
+		row{"old webhook secrets without a URL", hook("", "", hookSecret), "need webhook.url"},
+		row{"old webhook secrets without a current one", hook(hookURL, "", hookSecret), "OLD_SECRETS needs ACCOUNTPW_WEBHOOK_SECRET"},
+		row{"webhook URL over plain http", hook("http://app.example.org/hooks", hookSecret, ""), "webhook.url"},
+		row{"webhook URL relative", hook("/hooks", hookSecret, ""), "webhook.url"},
+		row{"webhook URL with user info", hook("https://user:"+pepper+"@app.example.org/hooks", hookSecret, ""), "webhook.url"},
+		row{"webhook URL of another scheme", hook("ftp://app.example.org/hooks", hookSecret, ""), "webhook.url"},
+		row{"webhook secret without whsec_", hook(hookURL, strings.TrimPrefix(hookSecret, WebhookSecretPrefix), ""), "ACCOUNTPW_WEBHOOK_SECRET must be"},
+		row{"webhook secret not base64", hook(hookURL, notBase64, ""), "ACCOUNTPW_WEBHOOK_SECRET must be"},
+		row{"webhook secret of 23 bytes", hook(hookURL, short, ""), "ACCOUNTPW_WEBHOOK_SECRET must be"},
+		row{"old webhook secret not base64", hook(hookURL, hookSecret, hookSecret+","+notBase64), "OLD_SECRETS entry 2"},
+		row{"old webhook secret of 23 bytes", hook(hookURL, hookSecret, short), "OLD_SECRETS entry 1"},
+		row{"empty old webhook secret entry", hook(hookURL, hookSecret, hookSecret+","), "OLD_SECRETS entry 2"},
+	)
 	for _, r := range rows {
 		c := Default()
 		r.edit(&c)
@@ -139,5 +164,27 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), false, func(string) string { return "" }); err != nil {
 		t.Errorf("a missing default file is fine, got %v", err)
+	}
+}
+
+func TestWebhookKeys(t *testing.T) {
+	t.Parallel()
+	cur, old := make([]byte, 32), make([]byte, MinWebhookSecretBytes)
+	for i := range cur {
+		cur[i] = byte(i)
+	}
+	old[0] = 9
+	w := Webhook{URL: "http://localhost:9000/hooks?source=accountpw", // loopback may use http; a query is fine
+		Secret:     WebhookSecretPrefix + base64.StdEncoding.EncodeToString(cur),
+		OldSecrets: " " + WebhookSecretPrefix + base64.RawStdEncoding.EncodeToString(old) + " "}
+	if err := w.Validate(); err != nil || !w.Enabled() {
+		t.Fatalf("got %v (enabled %v), want a valid, enabled section", err, w.Enabled())
+	}
+	keys, err := w.Keys()
+	if err != nil || len(keys) != 2 || string(keys[0]) != string(cur) || string(keys[1]) != string(old) {
+		t.Fatalf("got %x %v, want the current key, then the old one", keys, err)
+	}
+	if (Webhook{}).Enabled() || (Webhook{}).Validate() != nil {
+		t.Error("an empty section is valid and sends nothing")
 	}
 }

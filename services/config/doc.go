@@ -1,6 +1,6 @@
 // Package config is the one source of truth for accountpw's settings: one
 // typed section per concern (HTTP, database, reset, mail, auth, password,
-// limits, log), each with its defaults as named constants and its own
+// limits, log, webhook), each with its defaults as named constants and its own
 // Validate. Load reads the defaults, then config.yaml (unknown keys are an
 // error), then ACCOUNTPW_* environment variables, and reports every problem
 // together.

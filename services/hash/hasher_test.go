@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,78 +100,6 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 	}
 }
 
-// TestHashProductionFormat checks the stored format at the production cost:
-// argon2id v19, m=65536, t=3, p=4, a 16-byte salt and a 32-byte key.
-func TestHashProductionFormat(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("64 MiB hash")
-	}
-	encoded := mustHash(t, mustHasher(t, config.DefaultPassword()), "velvet orbit copper lantern")
-	re := regexp.MustCompile(`^\$argon2id\$v=19\$m=65536,t=3,p=4\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
-	m := re.FindStringSubmatch(encoded)
-	if m == nil {
-		t.Fatalf("got %s, want a PHC string matching %s", encoded, re)
-	}
-	salt, _ := base64.RawStdEncoding.DecodeString(m[1])
-	key, _ := base64.RawStdEncoding.DecodeString(m[2])
-	if len(salt) != 16 || len(key) != 32 {
-		t.Errorf("got salt %d key %d bytes, want 16 and 32", len(salt), len(key))
-	}
-}
-
-// TestVerifyInterop verifies a hash made by argon2.IDKey directly, as another
-// library (alexedwards/argon2id's defaults) would have stored it.
-func TestVerifyInterop(t *testing.T) {
-	t.Parallel()
-	salt := []byte("0123456789abcdef")
-	key := argon2.IDKey([]byte("correct horse battery staple"), salt, 1, 65536, 2, 32)
-	encoded := "$argon2id$v=19$m=65536,t=1,p=2$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
-	h := mustHasher(t, config.DefaultPassword())
-	ok, err := h.Verify(context.Background(), "correct horse battery staple", encoded)
-	if !ok || err != nil {
-		t.Errorf("got %v %v, want true nil", ok, err)
-	}
-}
-
-func TestVerifyMalformed(t *testing.T) {
-	t.Parallel()
-	h := mustHasher(t, hcfg(cheap, nil, "", ""))
-	good := mustHash(t, h, "pw") // $argon2id$v=19$m=64,t=1,p=1$salt$key
-	parts := strings.Split(good, "$")
-	salt, key := parts[4], parts[5]
-	with := func(params string) string { return "$argon2id$v=19$" + params + "$" + salt + "$" + key }
-	for _, tc := range []struct{ name, encoded string }{
-		{"empty", ""},
-		{"argon2i", strings.Replace(good, "$argon2id$", "$argon2i$", 1)},
-		{"argon2d", strings.Replace(good, "$argon2id$", "$argon2d$", 1)},
-		{"version 16", strings.Replace(good, "v=19", "v=16", 1)},
-		{"no version", strings.Replace(good, "$v=19", "", 1)},
-		{"4 GiB memory", with("m=4194304,t=1,p=1")},
-		{"1000 passes", with("m=64,t=1000,p=1")},
-		{"no lanes", with("m=64,t=1,p=0")},
-		{"300 lanes", with("m=65536,t=1,p=300")},
-		{"memory under 8 KiB per lane", with("m=16,t=1,p=4")},
-		{"overflowing memory", with("m=99999999999,t=1,p=1")},
-		{"negative passes", with("m=64,t=-1,p=1")},
-		{"leading zero", with("m=064,t=1,p=1")},
-		{"reordered", with("t=1,m=64,p=1")},
-		{"unknown parameter", with("m=64,t=1,p=1,x=2")},
-		{"empty pepper id", with("m=64,t=1,p=1,k=")},
-		{"bad base64 salt", strings.Replace(good, salt, "!!!!"+salt[4:], 1)},
-		{"padded key", good + "="},
-		{"short salt", "$argon2id$v=19$m=64,t=1,p=1$AAAA$" + key},
-		{"short key", strings.TrimSuffix(good, key) + "AAAA"},
-		{"trailing field", good + "$"},
-		{"unknown pepper id", with("m=64,t=1,p=1,k=9")},
-	} {
-		ok, err := h.Verify(context.Background(), "pw", tc.encoded)
-		if err == nil || ok || !strings.HasPrefix(err.Error(), "verify password: stored hash: ") {
-			t.Errorf("%s: got %v %v, want false and a stored-hash error", tc.name, ok, err)
-		}
-	}
-}
-
 func TestVerifyPepperRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -241,8 +168,11 @@ func TestHashBusy(t *testing.T) {
 	if _, err := h.Hash(context.Background(), "second"); !errors.Is(err, models.ErrHashBusy) {
 		t.Errorf("while the slot is held: got %v, want ErrHashBusy", err)
 	}
-	if _, err := h.Verify(context.Background(), "second", encoded); !errors.Is(err, models.ErrHashBusy) {
-		t.Errorf("verify while the slot is held: got %v, want ErrHashBusy", err)
+	// Imported formats are as CPU-heavy as ours and wait for the same slots.
+	for _, stored := range []string{encoded, argon2iVector, bcryptXCrypto, djangoVector} {
+		if _, err := h.Verify(context.Background(), "second", stored); !errors.Is(err, models.ErrHashBusy) {
+			t.Errorf("verify %s while the slot is held: got %v, want ErrHashBusy", Format(stored), err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -273,6 +203,56 @@ func FuzzVerifyPHC(f *testing.F) {
 			h.Verify(context.Background(), "pw", encoded) //nolint:errcheck // must only not panic
 		}
 	})
+}
+
+// FuzzParseHash: the parser of every format never panics, Check accepts
+// only what Format names, and every accepted string is the canonical
+// spelling of its hash (each supported format has exactly one). Accepted
+// hashes cheap enough to compute are verified too, which must not fail for
+// any reason but an unknown pepper.
+func FuzzParseHash(f *testing.F) {
+	for _, s := range []string{argon2iVector, bcryptXCrypto, bcryptPython, bcryptPHP, bcryptLong, djangoVector, djangoLigature,
+		"$argon2id$v=19$m=64,t=1,p=1,k=1$MDEyMzQ1Njc4OWFiY2RlZg$" + strings.Repeat("A", 43),
+		"$2a$31$" + bcryptXCrypto[7:], "$2x$04$" + bcryptXCrypto[7:], "pbkdf2_sha256$0$$", "pbkdf2_sha256$10000$s$" + strings.Repeat("A", 43) + "=",
+		"pbkdf2_sha256$10000$s\n$AAAA\n", "", "$", "$2a$", "$argon2i$"} {
+		f.Add(s)
+	}
+	h := mustHasher(f, hcfg(cheap, pepper(1), "1", ""))
+	f.Fuzz(func(t *testing.T, encoded string) {
+		s, err := parse(encoded)
+		if cerr := Check(encoded); (cerr == nil) != (err == nil) {
+			t.Fatalf("Check %v disagrees with parse %v", cerr, err)
+		}
+		format := Format(encoded)
+		if err != nil {
+			return
+		}
+		if format == "" {
+			t.Fatalf("Check accepted %q, which Format does not name", encoded)
+		}
+		if got := s.String(); got != encoded {
+			t.Fatalf("accepted a non-canonical form: got %q back, want %q", got, encoded)
+		}
+		if cheapToVerify(s) {
+			if _, err := h.Verify(context.Background(), "pw", encoded); err != nil && !strings.Contains(err.Error(), "unknown pepper id") {
+				t.Fatalf("Verify of an accepted %s hash: %v", format, err)
+			}
+		}
+	})
+}
+
+// cheapToVerify reports whether one verification of s takes at most a few
+// milliseconds, so a fuzzer can run it.
+func cheapToVerify(s stored) bool {
+	switch s := s.(type) {
+	case phc:
+		return s.params.Memory <= 1024 && s.params.Time <= 2
+	case bcryptHash:
+		return strings.HasPrefix(string(s)[3:], "$04$")
+	case pbkdf2Hash:
+		return s.iterations <= 20_000
+	}
+	return false
 }
 
 func BenchmarkHash(b *testing.B) {

@@ -4,6 +4,7 @@ package hash
 //
 //	$argon2id$v=19$m=65536,t=3,p=4$<salt>$<key>          no pepper
 //	$argon2id$v=19$m=65536,t=3,p=4,k=<id>$<salt>$<key>   peppered
+//	$argon2i$v=19$m=65536,t=4,p=1$<salt>$<key>           imported
 //
 // salt and key are unpadded standard base64 (RawStdEncoding). New hashes have
 // a 16-byte random salt and a 32-byte key. With a pepper the key is
@@ -11,9 +12,16 @@ package hash
 // pepper, so peppers can be rotated; k is 1–32 of [A-Za-z0-9_-]. Without k
 // the key is the raw argon2id output, whatever its length (16–64), which lets
 // hashes made by other argon2id libraries verify.
+//
+// argon2i hashes are only imported (PHP's PASSWORD_ARGON2I, the reference
+// argon2 tool and libraries of its time made them); they never carry a
+// pepper and are bounded like argon2id. Only version 19 is accepted: it is
+// the only one golang.org/x/crypto/argon2 computes, and the older version 16
+// (strings without v= or with v=16) is refused as out of reach.
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -30,8 +38,9 @@ const minSalt, maxSalt, minKey, maxKey = 8, 64, 16, 64
 
 var b64 = base64.RawStdEncoding.Strict()
 
-// phc is a decoded stored hash.
+// phc is a decoded argon2 hash.
 type phc struct {
+	variant   string // FormatArgon2id or FormatArgon2i
 	params    config.Argon2
 	keyID     string
 	salt, key []byte
@@ -42,8 +51,19 @@ func (s phc) String() string {
 	if s.keyID != "" {
 		k = ",k=" + s.keyID
 	}
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d%s$%s$%s", argon2.Version,
+	return fmt.Sprintf("$%s$v=%d$m=%d,t=%d,p=%d%s$%s$%s", s.variant, argon2.Version,
 		s.params.Memory, s.params.Time, s.params.Threads, k, b64.EncodeToString(s.salt), b64.EncodeToString(s.key))
+}
+
+// matches verifies an unpeppered hash of either variant; Verify sends
+// argon2id hashes through Hasher.derive instead, which knows the peppers.
+func (s phc) matches(password []byte) (bool, error) {
+	kdf := argon2.IDKey
+	if s.variant == FormatArgon2i {
+		kdf = argon2.Key
+	}
+	key := kdf(password, s.salt, s.params.Time, s.params.Memory, s.params.Threads, uint32(len(s.key)))
+	return subtle.ConstantTimeCompare(key, s.key) == 1, nil
 }
 
 // parsePHC accepts exactly the canonical form String produces, with every
@@ -51,9 +71,10 @@ func (s phc) String() string {
 func parsePHC(encoded string) (phc, error) {
 	var s phc
 	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return s, errors.New("not an argon2id PHC string")
+	if len(parts) != 6 || parts[0] != "" || (parts[1] != FormatArgon2id && parts[1] != FormatArgon2i) {
+		return s, errors.New("not an argon2id or argon2i PHC string")
 	}
+	s.variant = parts[1]
 	if parts[2] != "v=19" {
 		return s, errors.New("unsupported argon2 version")
 	}
@@ -76,14 +97,17 @@ func parsePHC(encoded string) (phc, error) {
 	}
 	if len(fields) == 4 {
 		id, ok := strings.CutPrefix(fields[3], "k=")
+		if s.variant != FormatArgon2id {
+			return s, errors.New("a pepper id is only valid in an argon2id hash")
+		}
 		if !ok || !config.ValidPepperID(id) {
 			return s, errors.New("malformed pepper id")
 		}
 		s.keyID = id
 	}
 	var err1, err2 error
-	s.salt, err1 = b64.DecodeString(parts[4])
-	s.key, err2 = b64.DecodeString(parts[5])
+	s.salt, err1 = decodeExact(b64, parts[4])
+	s.key, err2 = decodeExact(b64, parts[5])
 	if err := errors.Join(err1, err2); err != nil {
 		return s, fmt.Errorf("salt or key: %w", err)
 	}

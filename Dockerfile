@@ -11,9 +11,19 @@ WORKDIR /app
 COPY --from=build /accountpw /app/accountpw
 COPY config.yaml /app/config.yaml
 COPY --from=build --chown=nonroot:nonroot /out/data /app/data
-# The embedded SQLite default writes to /app/data; mount a volume there, or set
-# ACCOUNTPW_DATABASE_URL for PostgreSQL (then also ACCOUNTPW_AUTH_JWT_SECRET).
+# The embedded SQLite default and its generated JWT secret live in /app/data,
+# owned by nonroot (uid 65532). A named volume starts with that owner; a
+# bind mount keeps the host's, so chown 65532 the host directory first (the
+# service says so at start if it cannot write there). With PostgreSQL
+# (ACCOUNTPW_DATABASE_URL, then also ACCOUNTPW_AUTH_JWT_SECRET) nothing is
+# written here.
+VOLUME /app/data
 USER nonroot:nonroot
 EXPOSE 8080
+# The binary checks itself: GET /readyz (the database answers) within 2 s,
+# on the configured address, with the container's own environment. The
+# start period covers the migrations serve applies before it listens.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/app/accountpw", "healthcheck"]
 ENTRYPOINT ["/app/accountpw"]
 CMD ["serve"]

@@ -296,7 +296,7 @@ func TestMailCommands(t *testing.T) {
 		t.Fatal("the retried email did not arrive within 20 s")
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"mail", "retry", fmt.Sprint(dl.ID)}, mapEnv(env), strings.NewReader(""), &out, nil); err == nil {
+	if err := run(context.Background(), []string{"mail", "retry", fmt.Sprint(dl.ID)}, environ(env), strings.NewReader(""), &out, io.Discard, nil); err == nil {
 		t.Fatal("retrying a delivered message must fail")
 	}
 }

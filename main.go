@@ -1,17 +1,15 @@
 // Command accountpw serves PUT /api/v1/account/password: reset a forgotten
 // password by email, or change a known one with a bearer session.
 //
-// main.go holds only main, run, serve and the command dispatch; the
-// application is built by services.Open.
+// main.go holds only main, run and serve: the command line (cobra) is
+// services/cli, which calls back into serve, the one command that wires the
+// HTTP layer; the application is built by services.Open.
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,25 +18,20 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/accountpw/accountpw/handlers"
 	"github.com/accountpw/accountpw/services"
+	"github.com/accountpw/accountpw/services/cli"
 	"github.com/accountpw/accountpw/services/config"
-	"github.com/accountpw/accountpw/services/sessions"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, limitMemory)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr, limitMemory)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "accountpw:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.ExitCode(err)) // run has reported the failure on stderr
 }
 
 // limitMemory sets serve's soft Go memory limit, unless GOMEMLIMIT is set:
@@ -50,58 +43,19 @@ func limitMemory(budget int64) {
 	}
 }
 
-const usage = `usage: accountpw [--config PATH] [serve | migrate | users create --email E --password-stdin |
-                 token --user-id ID [--ttl 15m] | mail failed | mail retry ID]`
-
-// run is main without the process: tests call it directly. limit, when not
-// nil, receives serve's memory budget; it is process-wide, so tests pass nil.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer,
+// run is main without the process: tests call it directly. environ is
+// os.Environ's "NAME=value" list. limit, when not nil, receives serve's
+// memory budget; it is process-wide, so tests pass nil. A failure is
+// reported on stderr and returned as an error whose exit status
+// cli.ExitCode gives (1 failed, 2 wrong command line).
+func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer,
 	limit func(int64)) error {
-	fs := flag.NewFlagSet("accountpw", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfgPath := fs.String("config", "", "configuration file (default ./config.yaml if present)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w\n%s", err, usage)
-	}
-	path, explicit := *cfgPath, *cfgPath != ""
-	if !explicit {
-		path = config.DefaultFile
-	}
-	cfg, err := config.Load(path, explicit, getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	rest := fs.Args()
-	cmd := "serve"
-	if len(rest) > 0 {
-		cmd, rest = rest[0], rest[1:]
-	}
-	level, _ := cfg.Log.SlogLevel()
-	if cmd != "serve" {
-		// One-shot commands print their result on stdout; only problems
-		// may join it there.
-		level = max(level, slog.LevelWarn)
-	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
-	switch cmd {
-	case "serve":
+	env := cli.Env{Environ: environ, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	// The command tree lives in services/cli; only serve is here, because
+	// only main may wire handlers.
+	return cli.Run(ctx, args, env, func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return serve(ctx, cfg, log, limit)
-	case "migrate":
-		a, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		log.Info("migrated")
-		return nil
-	case "users":
-		return usersCmd(ctx, cfg, log, rest, stdin, stdout)
-	case "token":
-		return tokenCmd(cfg, rest, stdout)
-	case "mail":
-		return mailCmd(ctx, cfg, log, rest, stdout)
-	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	})
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(int64)) error {
@@ -166,93 +120,4 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	}
 	log.Info("stopped")
 	return err
-}
-
-func usersCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
-	const u = "usage: accountpw users create --email E --password-stdin"
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New(u)
-	}
-	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	email := fs.String("email", "", "address of the account")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
-	if err := fs.Parse(args[1:]); err != nil || *email == "" || !*fromStdin {
-		return errors.New(u)
-	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read password: %w", err)
-	}
-	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	a, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	created, err := a.Passwords.CreateUser(ctx, *email, line)
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	return json.NewEncoder(stdout).Encode(map[string]string{"id": created.ID, "email": created.Email})
-}
-
-func tokenCmd(cfg config.Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	id := fs.String("user-id", "", "account id (the sub claim)")
-	ttl := fs.Duration("ttl", 15*time.Minute, "lifetime")
-	if err := fs.Parse(args); err != nil || *id == "" || *ttl <= 0 {
-		return errors.New("usage: accountpw token --user-id ID [--ttl 15m]")
-	}
-	secret, _, err := services.Secrets(cfg)
-	if err != nil {
-		return err
-	}
-	if secret == nil {
-		return errors.New("token: no HS256 secret is configured (JWKS mode)")
-	}
-	tok, err := sessions.Issue(secret, cfg.Auth, *id, time.Now(), *ttl)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(stdout, tok)
-	return err
-}
-
-func mailCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	const u = "usage: accountpw mail failed | accountpw mail retry ID"
-	if len(args) == 0 {
-		return errors.New(u)
-	}
-	a, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	switch {
-	case args[0] == "failed" && len(args) == 1:
-		dl, err := a.Queue.DeadLetters(ctx, 100)
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(stdout)
-		for _, d := range dl {
-			if err := enc.Encode(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	case args[0] == "retry" && len(args) == 2:
-		id, err := strconv.ParseInt(args[1], 10, 64)
-		if err != nil {
-			return errors.New(u)
-		}
-		if err := a.Queue.Retry(ctx, id); err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "message %d queued again\n", id)
-		return err
-	}
-	return errors.New(u)
 }

@@ -122,7 +122,9 @@ func startServe(t *testing.T, env map[string]string) (string, *logSink) {
 	logs := newLogSink()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, mapEnv(env), strings.NewReader(""), logs, nil) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, environ(env), strings.NewReader(""), logs, io.Discard, nil)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -140,14 +142,21 @@ func startServe(t *testing.T, env map[string]string) (string, *logSink) {
 	return "", nil
 }
 
-func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// environ turns a map into os.Environ's "NAME=value" form.
+func environ(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
 
 // runCmd runs a one-shot subcommand and returns its standard output.
 func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), args, mapEnv(env), strings.NewReader(stdin), &out, nil); err != nil {
-		t.Fatalf("accountpw %s: %v", strings.Join(args, " "), err)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, environ(env), strings.NewReader(stdin), &out, &errOut, nil); err != nil {
+		t.Fatalf("accountpw %s: %v\n%s", strings.Join(args, " "), err, &errOut)
 	}
 	return out.String()
 }
@@ -334,9 +343,9 @@ func TestConfigProblemsAreReportedTogether(t *testing.T) {
 	if err := os.WriteFile("config.yaml", []byte("http:\n  adr: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := run(context.Background(), nil, mapEnv(map[string]string{
+	err := run(context.Background(), nil, environ(map[string]string{
 		"ACCOUNTPW_RESET_TOKEN_TTL": "2h", "ACCOUNTPW_MAIL_PROVIDER": "pigeon",
-	}), strings.NewReader(""), io.Discard, nil)
+	}), strings.NewReader(""), io.Discard, io.Discard, nil)
 	if err == nil {
 		t.Fatal("want a configuration error")
 	}

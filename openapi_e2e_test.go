@@ -35,6 +35,9 @@ type contractTransport struct {
 var contract = contractClient.Transport.(*contractTransport)
 
 func TestMain(m *testing.M) {
+	// Load the document now, from the package directory: tests that
+	// t.Chdir to a temporary directory may be the first to use the client.
+	contract.once.Do(contract.load)
 	code := m.Run()
 	if len(contract.violations) > 0 {
 		fmt.Fprintf(os.Stderr, "openapi.yaml does not describe %d end-to-end exchanges:\n", len(contract.violations))

@@ -7,7 +7,8 @@
 #   .ci/lint.sh --fix ./...      any other golangci-lint `run` flags
 #
 # The linter is built once into a cache directory (overridable with
-# ACCOUNTPW_LINT_BIN_DIR) under a name that carries the pinned version and the
+# LINT_BIN_DIR; not ACCOUNTPW_*, a prefix the service reserves and refuses
+# unknown names of) under a name that carries the pinned version and the
 # Go toolchain, and reused while both stay the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ export GOWORK=off
 
 version=$(cd .ci/lint && go list -m -f '{{.Version}}' github.com/golangci/golangci-lint/v2)
 gover=$(go env GOVERSION)
-bin_dir=${ACCOUNTPW_LINT_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/accountpw}
+bin_dir=${LINT_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/accountpw}
 bin="$bin_dir/golangci-lint-$version-$gover"
 
 if [ ! -x "$bin" ]; then

@@ -201,6 +201,10 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			if entry["route"] != passwordPath || entry["request_id"] == "" || entry["ip"] != "192.0.2.1" {
 				t.Errorf("got access line %v", entry)
 			}
+			// Milliseconds as a number, never Go's nanosecond integer.
+			if ms, ok := entry["latency_ms"].(float64); !ok || ms < 0 || ms > 60_000 || entry["latency"] != nil {
+				t.Errorf("access line %v: want latency_ms, a number of milliseconds, and no latency", entry)
+			}
 		case "request failed":
 			failures++
 			if entry["level"] != "ERROR" || entry["request_id"] == "" {

@@ -17,5 +17,6 @@
 //	account    the operations: request a reset, reset, change, create
 //
 // Imports point down this list (config and models at the bottom); nothing
-// under services imports echo or handlers.
+// under services imports echo or handlers. The command line, services/cli,
+// sits above App: it opens it for each command, and nothing here imports it.
 package services

@@ -22,7 +22,7 @@ func Secrets(cfg config.Config) (jwtSecret, pseudoKey []byte, err error) {
 	if cfg.Auth.JWTSecret != "" {
 		jwtSecret = []byte(cfg.Auth.JWTSecret)
 	} else if cfg.Auth.JWKSURL == "" {
-		if jwtSecret, err = fileSecret(filepath.Join(filepath.Dir(cfg.Database.Path), "jwt_secret")); err != nil {
+		if jwtSecret, err = fileSecret(SecretFile(cfg)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -38,6 +38,47 @@ func Secrets(cfg config.Config) (jwtSecret, pseudoKey []byte, err error) {
 		_, _ = rand.Read(pseudoKey)
 	}
 	return jwtSecret, pseudoKey, nil
+}
+
+// SecretFile is where the embedded default keeps its generated HS256
+// secret: jwt_secret beside the SQLite file.
+func SecretFile(cfg config.Config) string {
+	return filepath.Join(filepath.Dir(cfg.Database.Path), "jwt_secret")
+}
+
+// ErrNoSigningSecret is returned by SigningSecret when a token signed now
+// would not be accepted by serve.
+var ErrNoSigningSecret = errors.New("no HS256 secret to sign with")
+
+// SigningSecret returns the HS256 secret serve verifies bearer tokens with,
+// and where it came from in words ("ACCOUNTPW_AUTH_JWT_SECRET" or "the
+// embedded default's data/jwt_secret"), without ever creating one: a secret generated for
+// a one-off command would differ from the server's, and every token signed
+// with it would be refused. With ACCOUNTPW_AUTH_JWT_SECRET set it returns
+// that; on the embedded default it reads SecretFile only if serve has
+// already generated it. In JWKS mode, or when the file does not exist yet,
+// the error wraps ErrNoSigningSecret and says what to do.
+func SigningSecret(cfg config.Config) (secret []byte, source string, err error) {
+	switch {
+	case cfg.Auth.JWTSecret != "":
+		return []byte(cfg.Auth.JWTSecret), "ACCOUNTPW_AUTH_JWT_SECRET", nil
+	case cfg.Auth.JWKSURL != "":
+		return nil, "", fmt.Errorf("%w: the service verifies bearer tokens with the keys at ACCOUNTPW_AUTH_JWKS_URL; "+
+			"get a token from the identity provider that holds them", ErrNoSigningSecret)
+	}
+	path := SecretFile(cfg)
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, "", fmt.Errorf("%w: %s does not exist yet; start the server once (it generates it) "+
+			"or set ACCOUNTPW_AUTH_JWT_SECRET for both", ErrNoSigningSecret, path)
+	case err != nil:
+		return nil, "", fmt.Errorf("read JWT secret: %w", err)
+	case len(b) == 0:
+		return nil, "", fmt.Errorf("%w: %s is empty; delete it and start the server once to generate it",
+			ErrNoSigningSecret, path)
+	}
+	return b, "the embedded default's " + path, nil
 }
 
 // fileSecret reads the secret at path, or creates it (64 hex characters,

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 )
 
 // Config is the whole configuration. Fields tagged yaml:"-" are secrets and
@@ -35,7 +37,8 @@ func Default() Config {
 }
 
 // Validate checks every section and the rules that span sections, and
-// returns all problems joined, or nil.
+// returns all problems joined, or nil. A problem that names a config.yaml key
+// also names its environment variable (see withEnvNames).
 func (c *Config) Validate() error {
 	problems := []error{
 		c.HTTP.Validate(), c.Database.Validate(), c.Reset.Validate(), c.Mail.Validate(),
@@ -45,12 +48,49 @@ func (c *Config) Validate() error {
 	if c.Mail.Provider == ProviderLog && c.Database.Postgres() && !c.Mail.AllowLogProvider {
 		// The log mailer prints reset links and addresses: fine for the
 		// embedded default, a leak anywhere real data lives.
-		problems = append(problems, errors.New("mail.provider log prints reset links and addresses to the log; with PostgreSQL choose sendgrid or smtp (or set mail.allow_log_provider for a test environment)"))
+		problems = append(problems, errors.New("mail.provider log prints reset links and addresses to the log; with PostgreSQL choose sendgrid or smtp (or, in a test environment only, set mail.allow_log_provider: true, ACCOUNTPW_MAIL_ALLOW_LOG_PROVIDER=true)"))
 	}
 	if c.Database.Postgres() && c.Auth.JWTSecret == "" && c.Auth.JWKSURL == "" {
 		problems = append(problems, errors.New("with PostgreSQL, set ACCOUNTPW_AUTH_JWT_SECRET or ACCOUNTPW_AUTH_JWKS_URL"))
 	}
-	return errors.Join(problems...)
+	return withEnvNames(errors.Join(problems...))
+}
+
+// keyPattern matches what may be a config.yaml key in a message: words
+// joined by dots ("mail.smtp.host").
+var keyPattern = regexp.MustCompile(`[a-z][a-z0-9_]*(\.[a-z0-9_]+)+`)
+
+// withEnvNames adds the environment name after the first mention of each
+// config.yaml key on every line of err ("http.addr" becomes "http.addr
+// (ACCOUNTPW_HTTP_ADDR)"), unless the line names it already. The sections
+// word their problems by YAML key; the names are added here, from the table
+// the loader itself reads, so whoever set a variable sees its name and the
+// two can never disagree.
+func withEnvNames(err error) error {
+	if err == nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, v := range Variables() {
+		if v.Key != "" {
+			names[v.Key] = v.Name
+		}
+	}
+	var out []error
+	for line := range strings.Lines(err.Error()) {
+		line = strings.TrimSuffix(line, "\n")
+		done := map[string]bool{}
+		line = keyPattern.ReplaceAllStringFunc(line, func(key string) string {
+			name, ok := names[key]
+			if !ok || done[key] || strings.Contains(line, name) {
+				return key
+			}
+			done[key] = true
+			return key + " (" + name + ")"
+		})
+		out = append(out, errors.New(line))
+	}
+	return errors.Join(out...)
 }
 
 // problems collects the failures of one section's Validate.

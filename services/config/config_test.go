@@ -97,7 +97,7 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		return func(c *Config) { c.Webhook = Webhook{URL: url, Secret: secret, OldSecrets: old} }
 	}
 	rows = append(rows,
-		row{"webhook URL without a secret", hook(hookURL, "", ""), "webhook.url needs ACCOUNTPW_WEBHOOK_SECRET"},
+		row{"webhook URL without a secret", hook(hookURL, "", ""), "needs ACCOUNTPW_WEBHOOK_SECRET"},
 		row{"webhook secret without a URL", hook("", hookSecret, ""), "need webhook.url"},
 		row{"old webhook secrets without a URL", hook("", "", hookSecret), "need webhook.url"},
 		row{"old webhook secrets without a current one", hook(hookURL, "", hookSecret), "OLD_SECRETS needs ACCOUNTPW_WEBHOOK_SECRET"},
@@ -121,6 +121,11 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), strings.Repeat("p", MinPepperBytes)) {
 			t.Errorf("%s: the error echoes a secret: %v", r.name, err)
+		}
+		for _, v := range Variables() {
+			if v.Key != "" && err != nil && strings.Contains(err.Error(), v.Key+" ") && !strings.Contains(err.Error(), v.Name) {
+				t.Errorf("%s: the error names %s but not %s: %v", r.name, v.Key, v.Name, err)
+			}
 		}
 	}
 }
@@ -148,7 +153,7 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"ACCOUNTPW_PASSWORD_ARGON2_TIME": "4", "ACCOUNTPW_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1/32"}
-	c, err := Load(path, true, func(k string) string { return env[k] })
+	c, err := Load(path, true, environ(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,10 +164,10 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 	if p, _ := c.HTTP.TrustedProxyPrefixes(); len(p) != 2 {
 		t.Errorf("trusted proxies %v, want two", p)
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), true, func(string) string { return "" }); err == nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), true, nil); err == nil {
 		t.Error("an explicit missing file must be an error")
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), false, func(string) string { return "" }); err != nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), false, nil); err != nil {
 		t.Errorf("a missing default file is fine, got %v", err)
 	}
 }
@@ -187,4 +192,13 @@ func TestWebhookKeys(t *testing.T) {
 	if (Webhook{}).Enabled() || (Webhook{}).Validate() != nil {
 		t.Error("an empty section is valid and sends nothing")
 	}
+}
+
+// environ turns a map into os.Environ's "NAME=value" form.
+func environ(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/caarlos0/env/v11"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,34 +17,36 @@ const EnvPrefix = "ACCOUNTPW_"
 // missing.
 const DefaultFile = "config.yaml"
 
-// Load reads path over the defaults, then the environment (through getenv),
-// then validates the result. A missing path is fine unless explicit is set.
-// Every problem is reported together, joined into one error.
-func Load(path string, explicit bool, getenv func(string) string) (Config, error) {
+// Load reads path over the defaults, then the ACCOUNTPW_* variables of
+// environ ("NAME=value" entries, as os.Environ returns them), then validates
+// the result. A missing path is fine unless explicit is set. An unknown
+// ACCOUNTPW_* variable is a problem like an unknown YAML key. Every problem
+// is reported together, joined into one error.
+func Load(path string, explicit bool, environ []string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		b = nil
+		if explicit || !errors.Is(err, os.ErrNotExist) {
+			c, lerr := load(path, nil, environ)
+			return c, errors.Join(fmt.Errorf("config: %w", err), lerr)
+		}
+	}
+	return load(path, b, environ)
+}
+
+// load is Load once the file is read: yamlDoc (nil when there is no file,
+// named name in messages) over the defaults, then environ, then Validate.
+func load(name string, yamlDoc []byte, environ []string) (Config, error) {
 	c := Default()
 	var problems []error
-	if b, err := os.ReadFile(path); err == nil {
-		dec := yaml.NewDecoder(bytes.NewReader(b))
+	if yamlDoc != nil {
+		dec := yaml.NewDecoder(bytes.NewReader(yamlDoc))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			problems = append(problems, fmt.Errorf("%s: %w", path, err))
-		}
-	} else if explicit || !errors.Is(err, os.ErrNotExist) {
-		problems = append(problems, fmt.Errorf("config: %w", err))
-	}
-	opts := env.Options{Prefix: EnvPrefix, Environment: map[string]string{}}
-	params, err := env.GetFieldParamsWithOptions(&c, opts)
-	if err != nil {
-		return c, err
-	}
-	for _, p := range params {
-		if v := getenv(p.Key); v != "" {
-			opts.Environment[p.Key] = v
+			problems = append(problems, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	if err := env.ParseWithOptions(&c, opts); err != nil {
-		problems = append(problems, err)
-	}
+	problems = append(problems, applyEnv(&c, environ)...)
 	if err := c.Validate(); err != nil {
 		problems = append(problems, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/glebarez/sqlite"
@@ -40,7 +39,9 @@ type DB struct {
 }
 
 // Open opens PostgreSQL when cfg.URL is set, and otherwise the embedded
-// SQLite file at cfg.Path (created with its directory if missing). SQLite
+// SQLite file at cfg.Path (created with its directory if missing; a
+// directory this process cannot write to is refused with an error that says
+// which and how to fix it). SQLite
 // runs in WAL mode with a busy timeout and IMMEDIATE transactions: without
 // _txlock=immediate, concurrent writers that upgrade a read lock fail with
 // SQLITE_BUSY instead of waiting. cfg must have passed Validate.
@@ -59,10 +60,8 @@ func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
 	if cfg.Postgres() {
 		g, err = gorm.Open(postgres.Open(cfg.URL), gcfg)
 	} else {
-		if dir := filepath.Dir(cfg.Path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("open database: %w", err)
-			}
+		if err := prepareDataDir(filepath.Dir(cfg.Path)); err != nil {
+			return nil, err
 		}
 		dsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"

@@ -79,10 +79,16 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	// Templates and messages, an operator's replacements included, are
+	// rendered once here: a broken one stops the start, not a send.
+	renderer, err := mail.NewRenderer(cfg.Mail)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{DB: db, cfg: cfg, jwtSecret: secret, log: log, now: now}
 	a.Limits = ratelimit.New(db, cfg.Limits, now)
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
-		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg.Reset, cfg.Mail, now),
+		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, now),
 		Housekeeping: a.housekeeping, Log: log, Now: now,
 	}, queue.DefaultTuning())
 	if err != nil {

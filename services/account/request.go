@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/mail"
 	"github.com/accountpw/accountpw/services/queue"
 	"github.com/accountpw/accountpw/services/store"
 )
@@ -22,6 +23,9 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 	}
 	key := models.EmailKey(email)
 	recipient := p.Pseudo.Email(key)
+	// From the request alone, like everything here: the account's own
+	// locale is looked up only when the email is composed.
+	lang := mail.Negotiate(c.Languages)
 	// The limits and the enqueue commit once: a refused request keeps its
 	// counts and queues nothing.
 	var limited error
@@ -38,7 +42,7 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 		queued = true
 		now := p.Now()
 		return p.Queue.EnqueueReset(ctx, tx, queue.Reset{EmailKey: key, RequestedAt: now,
-			Deadline: now.Add(p.reset.TokenTTL), IP: c.IP, RequestID: c.RequestID, Recipient: recipient})
+			Deadline: now.Add(p.reset.TokenTTL), IP: c.IP, RequestID: c.RequestID, Recipient: recipient, Language: lang})
 	})
 	if err != nil {
 		return fmt.Errorf("request reset: %w", err)

@@ -18,7 +18,7 @@ import (
 // files from templates.FS; the server never renders the token into anything.
 const (
 	pagePath        = "/password-reset"
-	pageRequestPath = "/password-reset/request"
+	pageRequestPath = models.RequestPagePath
 	pageScriptPath  = "/password-reset/app.js"
 	pageStylePath   = "/password-reset/app.css"
 	changePassword  = "/.well-known/change-password"
@@ -36,9 +36,9 @@ type page struct {
 }
 
 // Read once at start-up; a missing file is a build error (the embed pattern
-// names them), so Must is safe.
+// names them), so Must is safe. The HTML is rendered per language
+// (localizedPages).
 var (
-	pageHTML   = mustPage("reset_page.html", echo.MIMETextHTMLCharsetUTF8)
 	pageScript = mustPage("reset_page.js", "text/javascript; charset=utf-8")
 	pageStyle  = mustPage("reset_page.css", "text/css; charset=utf-8")
 )

@@ -14,8 +14,9 @@ import (
 )
 
 // Paths of the built-in reset page. pagePath is the default reset.url: the
-// emailed link opens it with ?token=…. The page and its assets are static
-// files from templates.FS; the server never renders the token into anything.
+// emailed link opens it with ?token=…. The page and its assets come from
+// templates.FS, the HTML rendered once per language at start-up; the server
+// never renders anything of a request, the token least of all, into them.
 const (
 	pagePath        = "/password-reset"
 	pageRequestPath = models.RequestPagePath

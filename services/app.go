@@ -56,6 +56,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 }
 
 func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	// Templates and messages, an operator's replacements included, are
+	// rendered once here, before anything else: a broken one stops the start,
+	// not a send.
+	renderer, err := mail.NewRenderer(cfg.Mail)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Migrate {
 		if err := db.Migrate(ctx); err != nil {
 			return nil, err
@@ -76,12 +83,6 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 		return nil, err
 	}
 	mailer, err := mail.New(cfg.Mail, log)
-	if err != nil {
-		return nil, err
-	}
-	// Templates and messages, an operator's replacements included, are
-	// rendered once here: a broken one stops the start, not a send.
-	renderer, err := mail.NewRenderer(cfg.Mail)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		row{"no SQLite path", func(c *Config) { c.Database.Path = " " }, "database.path"},
 		row{"token TTL over an hour", func(c *Config) { c.Reset.TokenTTL = 2 * time.Hour }, "token_ttl"},
 		row{"token TTL zero", func(c *Config) { c.Reset.TokenTTL = 0 }, "token_ttl"},
+		row{"token TTL under a second", func(c *Config) { c.Reset.TokenTTL = 999 * time.Millisecond }, "token_ttl"},
 		row{"reset URL over plain http", func(c *Config) { c.Reset.URL = "http://app.example.org/password-reset" }, "reset.url"},
 		row{"reset URL with a query", func(c *Config) { c.Reset.URL = "https://app.example.org/p?x=1" }, "reset.url"},
 		row{"reset URL relative", func(c *Config) { c.Reset.URL = "/password-reset" }, "reset.url"},

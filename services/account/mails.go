@@ -34,9 +34,9 @@ func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, now func() time
 // (superseding the one of any failed earlier attempt, so the delivered link
 // always has its full lifetime) and renders the link to the address stored
 // on the account, in the account's locale, else the language negotiated from
-// the request, else the default. Errors: queue.ErrNoRecipient (no such account), a
-// queue.Permanent error when the email cannot be rendered, a wrapped
-// database error.
+// the request, else the default. Errors: queue.ErrNoRecipient (no such
+// account), a queue.Permanent error when the email cannot be rendered, a
+// wrapped database error.
 func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
 	u, err := m.db.UserByEmailKey(ctx, job.EmailKey)
 	if errors.Is(err, store.ErrNotFound) {
@@ -68,8 +68,9 @@ func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID str
 
 // ComposeNotice renders the "password changed" notice to the account's
 // stored address, in the account's locale, else the language negotiated from
-// the request that made the change, else the default. Errors: queue.ErrNoRecipient, a queue.Permanent error when
-// it cannot be rendered, a wrapped database error.
+// the request that made the change, else the default. Errors:
+// queue.ErrNoRecipient, a queue.Permanent error when it cannot be rendered,
+// a wrapped database error.
 func (m *Mails) ComposeNotice(ctx context.Context, job queue.Notice, messageID string) (models.Message, error) {
 	u, err := m.db.UserByID(ctx, job.UserID)
 	if errors.Is(err, store.ErrNotFound) {

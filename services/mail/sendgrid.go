@@ -27,10 +27,11 @@ type sendGridMailer struct {
 // call bounded by cfg.SendGrid.Timeout. Every kind of tracking is off, so the
 // reset link is never rewritten through a third-party domain.
 //
-// It sets no Message-ID: SendGrid gives every message its own, unique and at
-// its sending domain, and uses that id to tie its events to the message
-// (their support advises against replacing it). The queue's stable id goes
-// in custom_args as message_id, where SendGrid's events report it.
+// It sets no Message-ID. The v3 API would take one (it is not among the
+// headers SendGrid reserves), but SendGrid already gives every message its
+// own, unique, and keys its event tracking on it: replacing it gains nothing
+// and can only confuse that. The queue's stable id goes in custom_args as
+// message_id, which SendGrid's events report back.
 //
 // It is safe for concurrent use: each Send builds its own request, because a
 // shared *sendgrid.Client races on its Body field. It never retries by itself

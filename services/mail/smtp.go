@@ -70,7 +70,7 @@ func NewSMTP(m config.Mail) (Mailer, error) {
 // the recipient redacted.
 func (s *smtpMailer) Send(ctx context.Context, m models.Message) error {
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
-	from := s.from
+	from := s.from // a copy: the message keeps the pointer
 	msg.FromMailAddress(&from)
 	if err := msg.To(m.To); err != nil {
 		return &SendError{Permanent: true, Reason: "smtp: invalid recipient address"}

@@ -70,7 +70,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	proxies, _ := cfg.HTTP.TrustedProxyPrefixes() // validated by config.Load
 	e := handlers.New(a.Passwords, handlers.Options{
 		Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		TLS: cfg.HTTP.TLS(), ChangePasswordURL: cfg.HTTP.ChangePasswordURL,
+		TLS: cfg.HTTP.TLS(), ChangePasswordURL: cfg.HTTP.ChangePasswordURL, DefaultLanguage: cfg.Mail.DefaultLocale,
 	})
 	srv := &http.Server{
 		Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,

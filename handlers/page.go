@@ -14,11 +14,12 @@ import (
 )
 
 // Paths of the built-in reset page. pagePath is the default reset.url: the
-// emailed link opens it with ?token=…. The page and its assets are static
-// files from templates.FS; the server never renders the token into anything.
+// emailed link opens it with ?token=…. The page and its assets come from
+// templates.FS, the HTML rendered once per language at start-up; the server
+// never renders anything of a request, the token least of all, into them.
 const (
 	pagePath        = "/password-reset"
-	pageRequestPath = "/password-reset/request"
+	pageRequestPath = models.RequestPagePath
 	pageScriptPath  = "/password-reset/app.js"
 	pageStylePath   = "/password-reset/app.css"
 	changePassword  = "/.well-known/change-password"
@@ -36,9 +37,9 @@ type page struct {
 }
 
 // Read once at start-up; a missing file is a build error (the embed pattern
-// names them), so Must is safe.
+// names them), so Must is safe. The HTML is rendered per language
+// (localizedPages).
 var (
-	pageHTML   = mustPage("reset_page.html", echo.MIMETextHTMLCharsetUTF8)
 	pageScript = mustPage("reset_page.js", "text/javascript; charset=utf-8")
 	pageStyle  = mustPage("reset_page.css", "text/css; charset=utf-8")
 )

@@ -56,6 +56,12 @@ func TestPage(t *testing.T) {
 			if got := rec.Header().Get("Content-Type"); got != tt.contentType {
 				t.Errorf("got Content-Type %q, want %q", got, tt.contentType)
 			}
+			// Only the HTML differs by language.
+			html := strings.HasPrefix(tt.contentType, "text/html")
+			if got := rec.Header().Get("Vary") == "Accept-Language" && rec.Header().Get("Content-Language") == "en"; got != html {
+				t.Errorf("got Vary %q, Content-Language %q; want Accept-Language and en only on the HTML",
+					rec.Header().Get("Vary"), rec.Header().Get("Content-Language"))
+			}
 			if strings.Contains(rec.Body.String(), canaryPageToken) {
 				t.Error("the token is rendered into the answer; only the page's script may read it")
 			}
@@ -67,7 +73,13 @@ func TestPage(t *testing.T) {
 }
 
 func TestPageHTMLNeedsNothingInlineOrThirdParty(t *testing.T) {
-	html := string(pageHTML.body)
+	for lang, p := range localizedPages {
+		t.Run(lang, func(t *testing.T) { mustSelfContainedPage(t, string(p.body)) })
+	}
+}
+
+func mustSelfContainedPage(t *testing.T, html string) {
+	t.Helper()
 	for _, want := range []string{
 		`<meta name="referrer" content="no-referrer">`,
 		`<script src="/password-reset/app.js" defer></script>`,
@@ -78,6 +90,7 @@ func TestPageHTMLNeedsNothingInlineOrThirdParty(t *testing.T) {
 		`<label for="new-password">`,
 		`<label for="confirm-password">`,
 		`<label for="email">`,
+		`<template id="messages">`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page lacks %s", want)
@@ -98,6 +111,9 @@ func TestPageHTMLNeedsNothingInlineOrThirdParty(t *testing.T) {
 			t.Errorf("page has %s: %q", name, html[loc[0]:min(loc[1]+20, len(html))])
 		}
 	}
+}
+
+func TestPageScriptNeedsNothingThirdParty(t *testing.T) {
 	for name, body := range map[string][]byte{"script": pageScript.body, "style": pageStyle.body} {
 		if regexp.MustCompile(`https?://`).Match(body) || bytes.Contains(body, []byte("@import")) {
 			t.Errorf("%s refers to another origin", name)

@@ -77,7 +77,8 @@ func bearerToken(r *http.Request) (string, bool) {
 
 // clientOf describes the sender for the services. RealIP goes through the
 // configured IPExtractor, so forwarding headers count only from trusted
-// proxies.
+// proxies. Accept-Language is passed raw, capped; the services negotiate it.
 func clientOf(c echo.Context) models.Client {
-	return models.Client{IP: c.RealIP(), RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+	return models.Client{IP: c.RealIP(), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+		Languages: acceptLanguage(c.Request())}
 }

@@ -160,6 +160,34 @@ func TestServiceSeesClient(t *testing.T) {
 	}
 }
 
+// The service gets the request's Accept-Language as sent, every line of it,
+// cut at the last whole entry within models.MaxAcceptLanguage bytes.
+func TestServiceSeesAcceptLanguage(t *testing.T) {
+	long := strings.Repeat("en-GB;q=0.5,", 40)
+	tests := []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"none", nil, ""},
+		{"one line", []string{"de-CH,de;q=0.9"}, "de-CH,de;q=0.9"},
+		{"two lines", []string{"fr", "en;q=0.5"}, "fr,en;q=0.5"},
+		{"too long", []string{long}, models.CapAcceptLanguage(long)},
+	}
+	for _, tt := range tests {
+		f := newFake()
+		r := put(emailBody)
+		for _, l := range tt.lines {
+			r.Header.Add("Accept-Language", l)
+		}
+		serve(f, Options{}, r)
+		got := f.last(t).client.Languages
+		if got != tt.want || len(got) > models.MaxAcceptLanguage {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestChangeUsesTheSession(t *testing.T) {
 	f := newFake()
 	f.session = models.Session{UserID: "user-42", IssuedAt: time.Unix(99, 0)}

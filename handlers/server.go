@@ -48,6 +48,11 @@ type Options struct {
 	// New panic. Empty means the built-in page's request form,
 	// /password-reset/request.
 	ChangePasswordURL string
+	// DefaultLanguage is the page's language for a browser that asks for
+	// none of models.Languages (pass mail.default_locale, so that the page
+	// and the emails agree); a tag not in the list makes New panic. Empty
+	// means "en".
+	DefaultLanguage string
 }
 
 // server holds what the handlers need.
@@ -115,8 +120,12 @@ func New(svc Service, opts Options) *echo.Echo {
 		opts.ChangePasswordURL = pageRequestPath
 	}
 	mustRedirectTarget(opts.ChangePasswordURL)
-	add(echo.GET, pagePath, servePage(pageHTML), pageHeaders)
-	add(echo.GET, pageRequestPath, servePage(pageHTML), pageHeaders)
+	if opts.DefaultLanguage == "" {
+		opts.DefaultLanguage = "en"
+	}
+	mustPageLanguage(opts.DefaultLanguage)
+	add(echo.GET, pagePath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
+	add(echo.GET, pageRequestPath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
 	add(echo.GET, pageScriptPath, servePage(pageScript), pageHeaders)
 	add(echo.GET, pageStylePath, servePage(pageStyle), pageHeaders)
 	add(echo.GET, changePassword, redirectTo(opts.ChangePasswordURL))

@@ -4,12 +4,14 @@ import "time"
 
 // User is an account whose password this service manages. Email is the
 // address as stored (mail goes only there); EmailKey is its lookup form (see
-// EmailKey) and is unique.
+// EmailKey) and is unique. Locale, when set, is the language its emails are
+// written in (a BCP 47 tag checked by Languages.ParseLocale).
 type User struct {
 	ID                string
 	Email             string
 	EmailKey          string
 	PasswordHash      string
+	Locale            string
 	PasswordChangedAt time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
@@ -44,6 +46,10 @@ type Client struct {
 	IP string
 	// RequestID correlates log lines of one request and its jobs.
 	RequestID string
+	// Languages is the request's Accept-Language value, capped at
+	// MaxAcceptLanguage bytes; services negotiate it into a supported tag
+	// (Languages.Negotiate) and never keep the raw value.
+	Languages string
 }
 
 // Message kinds.
@@ -55,10 +61,12 @@ const (
 // Message is one rendered email, ready for a Mailer.
 type Message struct {
 	// ID is unique per message and stable across delivery attempts.
-	ID      string
-	Kind    string
-	To      string
-	Subject string
-	Text    string
-	HTML    string
+	ID   string
+	Kind string
+	To   string
+	// Language is the BCP 47 tag the message is written in.
+	Language string
+	Subject  string
+	Text     string
+	HTML     string
 }

@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// RequestPagePath is where the built-in page asks for a reset link, on the
+// origin that serves it; the "password changed" notice links there.
+const RequestPagePath = "/password-reset/request"
+
 // CheckOrigin accepts exactly a bare http(s) origin such as
 // "https://app.example.com": no path, query, wildcard, user info or "null".
 // CORS compares origins byte for byte, so anything looser would silently

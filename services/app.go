@@ -57,6 +57,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 }
 
 func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	// Templates and messages, an operator's replacements included, are
+	// rendered once here, before anything else: a broken one stops the start,
+	// not a send.
+	renderer, err := mail.NewRenderer(cfg.Mail)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Migrate {
 		if err := db.Migrate(ctx); err != nil {
 			return nil, err
@@ -83,7 +90,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	a := &App{DB: db, cfg: cfg, jwtSecret: secret, log: log, now: now}
 	a.Limits = ratelimit.New(db, cfg.Limits, now)
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
-		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg.Reset, cfg.Mail, now),
+		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, now),
 		Housekeeping: a.housekeeping, Log: log, Now: now,
 	}, queue.DefaultTuning(db.Postgres()))
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +69,24 @@ func TestMemoryBudget(t *testing.T) {
 	defer a.Close()
 	if got, min := a.MemoryBudget(), int64(3*config.FloorArgon2Memory)<<10; got <= min {
 		t.Fatalf("budget %d, want more than 3 slots × %d KiB", got, config.FloorArgon2Memory)
+	}
+}
+
+// A broken email template override stops Open, naming the file, before any
+// email is queued or sent.
+func TestOpenRefusesBrokenTemplates(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Mail.TemplatesDir = t.TempDir()
+	path := filepath.Join(cfg.Mail.TemplatesDir, "notice.html.tmpl")
+	if err := os.WriteFile(path, []byte(`<p>{{.T "no_such_message"}}</p>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{Migrate: true})
+	if err == nil {
+		a.Close()
+		t.Fatal("Open accepted a template that cannot render")
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("got %v, want an error naming %s", err, path)
 	}
 }

@@ -1,6 +1,10 @@
 // The reset page's script. It is served from the same origin as the API, so
 // the page's Content-Security-Policy allows no inline script at all.
 //
+// Words: the server renders the page in the reader's language and puts
+// every sentence this script may say into <template id="messages">, so the
+// script itself has no words of its own and needs nothing from elsewhere.
+//
 // The token: read once from the address, then removed from the address bar
 // (history.replaceState) so that it is not left in the history, bookmarks or
 // screenshots. It is sent only in the body of the PUT. Loading the page calls
@@ -19,6 +23,33 @@
   var requestMode = token === '' || window.location.pathname === REQUEST_PATH;
 
   var $ = function (id) { return document.getElementById(id); };
+  var lang = document.documentElement.lang || 'en';
+  var messages = {};
+  var source = $('messages');
+  if (source && source.content) {
+    Array.prototype.forEach.call(source.content.querySelectorAll('[data-key]'), function (el) {
+      messages[el.getAttribute('data-key')] = el.textContent;
+    });
+  }
+
+  // t returns the sentence key, with {name} replaced from vars; '' if the
+  // page has no such sentence.
+  function t(key, vars) {
+    var text = messages[key] || '';
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return vars && name in vars ? String(vars[name]) : all;
+    });
+  }
+
+  // tn picks the plural form of key for n ("retry_seconds.one" or
+  // ".other") by the language's rules.
+  function tn(key, n) {
+    var form = 'other';
+    try {
+      form = new Intl.PluralRules(lang).select(n);
+    } catch (e) { /* an unknown language: "other" */ }
+    return t(messages[key + '.' + form] !== undefined ? key + '.' + form : key + '.other', { n: n });
+  }
   var heading = $('heading');
   var status = $('status');
   var resetForm = $('reset-form');
@@ -81,24 +112,25 @@
   function retryText(response) {
     var secs = parseInt(response.headers.get('Retry-After') || '', 10);
     if (!(secs > 0)) {
-      return 'Wait a little, then try again.';
+      return t('retry_later');
     }
     if (secs < 120) {
-      return 'Try again in ' + secs + ' second' + (secs === 1 ? '' : 's') + '.';
+      return tn('retry_seconds', secs);
     }
-    return 'Try again in ' + Math.ceil(secs / 60) + ' minutes.';
+    // Rounded up: a wait is never understated.
+    return tn('retry_minutes', Math.ceil(secs / 60));
   }
 
-  function otherError(problem) {
-    var text = 'Something went wrong, and your password was not changed. Try again later.';
+  function otherError(key, problem) {
+    var text = t(key);
     if (problem.request_id) {
-      text += ' If it keeps happening, contact support and quote the reference ' + problem.request_id + '.';
+      text += ' ' + t('reference', { id: problem.request_id });
     }
     say('error', text);
   }
 
   function unreachable() {
-    say('error', 'The server could not be reached. Check your connection and try again.');
+    say('error', t('unreachable'));
   }
 
   function finish(form) {
@@ -121,13 +153,13 @@
       markInvalid(confirmPassword, false);
       if (newPassword.value === '') {
         markInvalid(newPassword, true);
-        say('error', 'Enter a new password.');
+        say('error', t('enter_password'));
         newPassword.focus();
         return;
       }
       if (newPassword.value !== confirmPassword.value) {
         markInvalid(confirmPassword, true);
-        say('error', 'The two passwords do not match. Type the same password in both fields.');
+        say('error', t('mismatch'));
         confirmPassword.focus();
         return;
       }
@@ -139,7 +171,7 @@
           confirmPassword.value = '';
           requestLink.hidden = true;
           finish(resetForm);
-          say('success', 'Your password has been changed. Every earlier session has ended: sign in again with your new password.');
+          say('success', t('reset_done'));
           return;
         }
         return problemOf(response).then(function (problem) {
@@ -149,18 +181,19 @@
             confirmPassword.value = '';
             requestLink.hidden = true;
             finish(resetForm);
-            say('error', 'This reset link is invalid or has expired, or it was already used. Links work once, for a limited time.',
-              { href: REQUEST_PATH, text: 'Request a new link.' });
+            say('error', t('link_invalid'), { href: REQUEST_PATH, text: t('link_invalid_action') });
           } else if (response.status === 422) {
             markInvalid(newPassword, true);
-            say('error', 'Choose another password. ' + (problem.detail || ''));
+            // The policy's guidance in the page's language; the server's
+            // English detail only for a code this page does not know.
+            say('error', t('policy.' + problem.code) || (t('choose_another') + ' ' + (problem.detail || '')));
             newPassword.focus();
           } else if (response.status === 429) {
-            say('error', 'Too many attempts. ' + retryText(response));
+            say('error', t('too_many_attempts') + ' ' + retryText(response));
           } else if (response.status === 503) {
-            say('error', 'The service is busy. ' + retryText(response));
+            say('error', t('busy') + ' ' + retryText(response));
           } else {
-            otherError(problem);
+            otherError('reset_failed', problem);
           }
         });
       }, unreachable).finally(function () { busy(resetForm, false); });
@@ -169,8 +202,8 @@
 
   function showRequest() {
     requestForm.hidden = false;
-    heading.textContent = 'Forgot your password?';
-    document.title = 'Forgot your password?';
+    heading.textContent = t('request_title');
+    document.title = t('request_title');
     var email = $('email');
     requestForm.addEventListener('submit', function (event) {
       event.preventDefault();
@@ -179,7 +212,7 @@
       var address = email.value.trim();
       if (address === '' || address.indexOf('@') < 1) {
         markInvalid(email, true);
-        say('error', 'Enter the email address of your account, like name@example.com.');
+        say('error', t('enter_email'));
         email.focus();
         return;
       }
@@ -187,21 +220,20 @@
       put({ email: address }).then(function (response) {
         if (response.status === 202) {
           finish(requestForm);
-          say('success', 'If an account exists for this address, an email with a reset link is on its way. ' +
-            'The link works once and expires soon. If nothing arrives, check your spam folder.');
+          say('success', t('request_sent'));
           return;
         }
         return problemOf(response).then(function (problem) {
           if (response.status === 400 && problem.code === 'invalid_email') {
             markInvalid(email, true);
-            say('error', 'This email address is not valid. Check it and try again.');
+            say('error', t('invalid_email'));
             email.focus();
           } else if (response.status === 429) {
-            say('error', 'Too many requests. ' + retryText(response));
+            say('error', t('too_many_requests') + ' ' + retryText(response));
           } else if (response.status === 503) {
-            say('error', 'The service is busy. ' + retryText(response));
+            say('error', t('busy') + ' ' + retryText(response));
           } else {
-            otherError(problem);
+            otherError('request_failed', problem);
           }
         });
       }, unreachable).finally(function () { busy(requestForm, false); });

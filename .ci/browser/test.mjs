@@ -2,7 +2,9 @@
 // accountpw (started by .ci/browser.sh) and checks that the token never
 // leaves the page except in the PUT body (not in a URL, not in a Referer),
 // that loading the page calls nothing, and the page's behaviour in every
-// state, saving a screenshot of each.
+// state, saving a screenshot of each. Elements are found by id; texts are
+// checked in English (the browser asks for en-US), then once more in German
+// (Accept-Language: de), which also picks the language of the email.
 //
 // Environment: BASE_URL, SERVE_LOG (the server's log, the log mailer's
 // "mailbox"), EMAIL (an existing account), ARTIFACTS (screenshot directory).
@@ -21,34 +23,40 @@ const PASSPHRASE = 'quartz meadow tundra violin';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// resetMails returns the links of the reset emails sent to EMAIL so far.
-function resetLinks() {
+// resetMails returns the reset emails sent to EMAIL so far, each with its
+// link, language and subject.
+function resetMails() {
   return readFileSync(SERVE_LOG, 'utf8').split('\n').filter(Boolean).flatMap((line) => {
     let e;
     try { e = JSON.parse(line); } catch { return []; }
     if (e.msg !== 'email (log mailer)' || e.kind !== 'reset' || e.to !== EMAIL) return [];
     const m = /(https?:\/\/\S+\/password-reset\?token=[A-Za-z0-9_-]+)/.exec(e.text);
-    return m ? [m[1]] : [];
+    return m ? [{ link: m[1], language: e.language, subject: e.subject }] : [];
   });
 }
+const resetLinks = () => resetMails().map((m) => m.link);
 
-async function waitForNewLink(before) {
+// waitForNewMail polls the server's log (the log mailer's mailbox) until
+// a reset email beyond the first `before` arrives.
+async function waitForNewMail(before) {
   for (let i = 0; i < 150; i++) {
-    const links = resetLinks();
-    if (links.length > before) return links[links.length - 1];
+    const mails = resetMails();
+    if (mails.length > before) return mails[mails.length - 1];
     await sleep(200);
   }
   throw new Error(`no reset email for ${EMAIL} within 30 s`);
 }
+const waitForNewLink = async (before) => (await waitForNewMail(before)).link;
 
-const profile = mkdtempSync(join(tmpdir(), 'accountpw-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
+const launch = {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 800, height: 720 },
-  deviceScaleFactor: 1,
+};
+const profile = mkdtempSync(join(tmpdir(), 'accountpw-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  ...launch, viewport: { width: 800, height: 720 }, deviceScaleFactor: 1, locale: 'en-US',
 });
 
 // Every request any page makes, with its headers and body.
@@ -81,6 +89,7 @@ try {
   await page.goto(`${BASE_URL}/password-reset/request`);
   await page.locator('#request-form').waitFor({ state: 'visible' });
   assert.equal(await page.locator('h1').innerText(), 'Forgot your password?');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await shot(page, 'request-form');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'email', 'Tab reaches the email field first');
@@ -164,6 +173,41 @@ try {
   for (const p of subresources) {
     assert.ok(['/password-reset', '/password-reset/request', '/password-reset/app.js', '/password-reset/app.css'].includes(p), `unexpected request ${p}`);
   }
+
+  // 8. In German: the page, the email it causes, and the script's words. A
+  // browser of its own, whose locale sets Accept-Language and
+  // navigator.languages alike.
+  const deBrowser = await chromium.launch(launch);
+  const deContext = await deBrowser.newContext({ viewport: { width: 800, height: 720 }, deviceScaleFactor: 1, locale: 'de-DE' });
+  const de = await deContext.newPage();
+  de.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await de.goto(`${BASE_URL}/password-reset/request`);
+  await de.locator('#request-form').waitFor({ state: 'visible' });
+  assert.equal(await de.getAttribute('html', 'lang'), 'de');
+  assert.equal(await de.locator('h1').innerText(), 'Passwort vergessen?');
+  const beforeDe = resetMails().length;
+  await de.fill('#email', EMAIL);
+  await de.click('#request-submit');
+  await de.locator('#status.success').waitFor();
+  assert.match(await de.locator('#status').innerText(), /^Wenn für diese Adresse ein Konto besteht/);
+  await shot(de, 'de-request-sent');
+  const mail = await waitForNewMail(beforeDe);
+  assert.equal(mail.language, 'de', 'the email follows the language of the request');
+  assert.equal(mail.subject, 'Passwort für accountpw zurücksetzen');
+  await de.goto(mail.link);
+  await de.locator('#reset-form').waitFor({ state: 'visible' });
+  assert.equal(await de.locator('h1').innerText(), 'Passwort zurücksetzen');
+  await de.fill('#new-password', PASSPHRASE);
+  await de.fill('#confirm-password', 'nicht dasselbe Passwort');
+  await de.click('#reset-submit');
+  await de.locator('#status.error', { hasText: 'stimmen nicht überein' }).waitFor();
+  await de.fill('#confirm-password', 'zu kurz');
+  await de.fill('#new-password', 'zu kurz');
+  await de.click('#reset-submit');
+  await de.locator('#status.error', { hasText: 'mindestens 15 Zeichen' }).waitFor();
+  await shot(de, 'de-policy');
+  await deBrowser.close();
+
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
   console.log(`browser: ${requests.length} requests checked, ${step} screenshots in ${ARTIFACTS}`);
 } finally {

@@ -113,6 +113,7 @@ type envConfig struct {
 	password config.Password
 	limits   config.Limits
 	mailer   mail.Mailer
+	mail     config.Mail
 }
 
 type envOption func(*envConfig)
@@ -134,13 +135,28 @@ func withLimits(l config.Limits) envOption { return func(c *envConfig) { c.limit
 // testReset is the reset section of every test environment.
 var testReset = config.Reset{URL: "https://app.example.org/password-reset", TokenTTL: 30 * time.Minute}
 
+// withMail changes the mail section (language, product) of the environment.
+func withMail(edit func(*config.Mail)) envOption { return func(c *envConfig) { edit(&c.mail) } }
+
+// mustMails is the queue's composer over db for the mail section m.
+func mustMails(tb testing.TB, db *store.DB, m config.Mail, now func() time.Time) *Mails {
+	tb.Helper()
+	r, err := mail.NewRenderer(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return NewMails(db, config.Config{Reset: testReset, Mail: m, HTTP: config.DefaultHTTP()}, r, now)
+}
+
 // newEnv wires Passwords over db with a fake mailer, a fixed clock and a
 // running queue that polls fast.
 func newEnv(t *testing.T, db *store.DB, opts ...envOption) *testEnv {
 	t.Helper()
 	e := &testEnv{db: db, mail: newFakeMailer(), clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
 		secret: []byte("0123456789abcdef0123456789abcdef"), deliveries: make(chan queue.Delivery, 1000)}
-	ec := envConfig{password: config.Password{Argon2: testParams}, limits: generousLimits(), mailer: e.mail}
+	ec := envConfig{password: config.Password{Argon2: testParams}, limits: generousLimits(), mailer: e.mail,
+		mail: config.DefaultMail()}
+	ec.mail.SupportContact = "help@example.org"
 	for _, o := range opts {
 		o(&ec)
 	}
@@ -151,10 +167,8 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *testEnv {
 	}
 	e.logs = &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
-	mailCfg := config.DefaultMail()
-	mailCfg.SupportContact = "help@example.org"
 	limits := ratelimit.New(db, ec.limits, e.clock.Now)
-	e.q, err = queue.New(mailCfg, queue.Deps{DB: db, Mailer: ec.mailer, Composer: NewMails(db, testReset, mailCfg, e.clock.Now),
+	e.q, err = queue.New(ec.mail, queue.Deps{DB: db, Mailer: ec.mailer, Composer: mustMails(t, db, ec.mail, e.clock.Now),
 		Log: log, Now: e.clock.Now, Observe: func(d queue.Delivery) { e.deliveries <- d }},
 		queue.Tuning{RetryBase: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond})
 	if err != nil {

@@ -16,24 +16,27 @@ import (
 
 // Mails turns the queue's jobs into emails: it is the queue's Composer.
 type Mails struct {
-	db             *store.DB
-	reset          config.Reset
-	supportContact string
-	now            func() time.Time
+	db         *store.DB
+	reset      config.Reset
+	requestURL string
+	renderer   *mail.Renderer
+	now        func() time.Time
 }
 
-// NewMails returns the composer for the reset section (link and token
-// lifetime) and the mail section's support contact.
-func NewMails(db *store.DB, reset config.Reset, m config.Mail, now func() time.Time) *Mails {
-	return &Mails{db: db, reset: reset, supportContact: m.SupportContact, now: now}
+// NewMails returns the composer for cfg's reset section (link and token
+// lifetime) and request page (config.Config.RequestPageURL, linked from the
+// notice), rendering with r.
+func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, now func() time.Time) *Mails {
+	return &Mails{db: db, reset: cfg.Reset, requestURL: cfg.RequestPageURL(), renderer: r, now: now}
 }
 
 // ComposeReset resolves the address of a reset request, issues a fresh token
 // (superseding the one of any failed earlier attempt, so the delivered link
 // always has its full lifetime) and renders the link to the address stored
-// on the account. Errors: queue.ErrNoRecipient (no such account), a
-// queue.Permanent error when the email cannot be rendered, a wrapped
-// database error.
+// on the account, in the account's locale, else the language negotiated from
+// the request, else the default. Errors: queue.ErrNoRecipient (no such
+// account), a queue.Permanent error when the email cannot be rendered, a
+// wrapped database error.
 func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
 	u, err := m.db.UserByEmailKey(ctx, job.EmailKey)
 	if errors.Is(err, store.ErrNotFound) {
@@ -55,7 +58,8 @@ func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID str
 	if err != nil {
 		return models.Message{}, queue.Permanent(err)
 	}
-	msg, err := mail.RenderReset(mail.ResetEmail{MessageID: messageID, To: u.Email, Link: link, ValidFor: m.reset.TokenTTL})
+	msg, err := m.renderer.RenderReset(mail.ResetEmail{MessageID: messageID, To: u.Email,
+		Language: m.renderer.Language(u.Locale, job.Language), Link: link, ValidFor: m.reset.TokenTTL})
 	if err != nil {
 		return models.Message{}, queue.Permanent(err)
 	}
@@ -63,8 +67,10 @@ func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID str
 }
 
 // ComposeNotice renders the "password changed" notice to the account's
-// stored address. Errors: queue.ErrNoRecipient, a queue.Permanent error when
-// it cannot be rendered, a wrapped database error.
+// stored address, in the account's locale, else the language negotiated from
+// the request that made the change, else the default. Errors:
+// queue.ErrNoRecipient, a queue.Permanent error when it cannot be rendered,
+// a wrapped database error.
 func (m *Mails) ComposeNotice(ctx context.Context, job queue.Notice, messageID string) (models.Message, error) {
 	u, err := m.db.UserByID(ctx, job.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -73,8 +79,9 @@ func (m *Mails) ComposeNotice(ctx context.Context, job queue.Notice, messageID s
 	if err != nil {
 		return models.Message{}, fmt.Errorf("find account: %w", err)
 	}
-	msg, err := mail.RenderNotice(mail.NoticeEmail{MessageID: messageID, To: u.Email, Change: job.Change, At: job.At,
-		IP: job.IP, SupportContact: m.supportContact})
+	msg, err := m.renderer.RenderNotice(mail.NoticeEmail{MessageID: messageID, To: u.Email,
+		Language: m.renderer.Language(u.Locale, job.Language), Change: job.Change, At: job.At, IP: job.IP,
+		RequestLink: m.requestURL})
 	if err != nil {
 		return models.Message{}, queue.Permanent(err)
 	}

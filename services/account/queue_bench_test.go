@@ -57,7 +57,7 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 			}
 			m := &countingMailer{delay: delay, want: int64(b.N), done: make(chan struct{})}
 			mailCfg := config.DefaultMail()
-			q, err := queue.New(mailCfg, queue.Deps{DB: db, Mailer: m, Composer: NewMails(db, testReset, mailCfg, time.Now),
+			q, err := queue.New(mailCfg, queue.Deps{DB: db, Mailer: m, Composer: mustMails(b, db, mailCfg, time.Now),
 				Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now},
 				queue.DefaultTuning(true))
 			if err != nil {

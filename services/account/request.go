@@ -9,6 +9,7 @@ import (
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/batch"
+	"github.com/accountpw/accountpw/services/mail"
 	"github.com/accountpw/accountpw/services/queue"
 	"github.com/accountpw/accountpw/services/ratelimit"
 	"github.com/accountpw/accountpw/services/store"
@@ -16,9 +17,9 @@ import (
 
 // resetRequest is one {"email"} waiting for its batch.
 type resetRequest struct {
-	client         models.Client
-	key, recipient string
-	at             time.Time
+	client               models.Client
+	key, recipient, lang string
+	at                   time.Time
 }
 
 // resetOutcome is what its batch decided: refused per client (limited), or
@@ -47,7 +48,10 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 		return err
 	}
 	key := models.EmailKey(email)
-	req := resetRequest{client: c, key: key, recipient: p.Pseudo.Email(key), at: p.Now()}
+	// The language is negotiated from the request alone, like everything
+	// here: the account's own locale is looked up only when the email is
+	// composed.
+	req := resetRequest{client: c, key: key, recipient: p.Pseudo.Email(key), lang: mail.Negotiate(c.Languages), at: p.Now()}
 	out, err := p.resets.Do(ctx, req)
 	if errors.Is(err, batch.ErrClosed) || errors.Is(err, batch.ErrFull) {
 		return models.ErrUnavailable
@@ -82,7 +86,7 @@ func (p *Passwords) flushResets(ctx context.Context, reqs []resetRequest) ([]res
 			if v.Send {
 				r := reqs[i]
 				jobs = append(jobs, queue.Reset{EmailKey: r.key, RequestedAt: r.at, Deadline: r.at.Add(p.reset.TokenTTL),
-					IP: r.client.IP, RequestID: r.client.RequestID, Recipient: r.recipient})
+					IP: r.client.IP, RequestID: r.client.RequestID, Recipient: r.recipient, Language: r.lang})
 			}
 		}
 		return p.Queue.EnqueueResets(ctx, tx, jobs)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/mail"
 	"github.com/accountpw/accountpw/services/queue"
 	"github.com/accountpw/accountpw/services/store"
 )
@@ -93,5 +94,6 @@ func (p *Passwords) setPassword(ctx context.Context, tx *store.Tx, u models.User
 		return err
 	}
 	return p.Queue.EnqueueNotice(ctx, tx, queue.Notice{UserID: u.ID, Change: method, At: now,
-		Deadline: now.Add(noticeDeadline), IP: c.IP, RequestID: c.RequestID, Recipient: p.Pseudo.Email(u.Email)})
+		Deadline: now.Add(noticeDeadline), IP: c.IP, RequestID: c.RequestID, Recipient: p.Pseudo.Email(u.Email),
+		Language: mail.Negotiate(c.Languages)})
 }

@@ -16,12 +16,34 @@ import (
 // has an account (compared by lookup key).
 var ErrAccountExists = errors.New("an account with this address already exists")
 
-// CreateUser creates an account with the given address and password, under
-// the same policy as a reset. It is an operator command, not an API.
-// Errors: models.ErrInvalidEmail, models.ErrPassword*, ErrAccountExists, a
-// wrapped database error.
+// NewUser is an account to create.
+type NewUser struct {
+	Email    string
+	Password string
+	// Locale is the language of the account's emails, a BCP 47 tag of a
+	// supported language ("de", "fr-CA"); empty means the language of each
+	// request, else mail.default_locale.
+	Locale string
+}
+
+// CreateUser creates an account with the given address and password and no
+// locale; see CreateUserWith.
 func (p *Passwords) CreateUser(ctx context.Context, email, password string) (models.User, error) {
+	return p.CreateUserWith(ctx, NewUser{Email: email, Password: password})
+}
+
+// CreateUserWith creates the account n, its password under the same policy
+// as a reset. It is an operator command, not an API. Errors:
+// models.ErrInvalidEmail, models.ErrUnsupportedLocale (wrapped: the locale is
+// not a supported language), models.ErrPassword*, ErrAccountExists, a
+// wrapped database error.
+func (p *Passwords) CreateUserWith(ctx context.Context, n NewUser) (models.User, error) {
+	email, password := n.Email, n.Password
 	if err := models.ValidateEmail(email); err != nil {
+		return models.User{}, err
+	}
+	locale, err := models.Languages.ParseLocale(n.Locale)
+	if err != nil {
 		return models.User{}, err
 	}
 	pw := models.NormalizePassword(password)
@@ -38,7 +60,7 @@ func (p *Passwords) CreateUser(ctx context.Context, email, password string) (mod
 	}
 	now := p.Now()
 	u := models.User{ID: id.String(), Email: email, EmailKey: models.EmailKey(email), PasswordHash: phc,
-		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+		Locale: locale, PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
 	err = p.DB.CreateUser(ctx, u)
 	if errors.Is(err, store.ErrDuplicate) {
 		return models.User{}, ErrAccountExists

@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services"
+	"github.com/accountpw/accountpw/services/account"
 	"github.com/accountpw/accountpw/services/sessions"
 )
 
@@ -47,10 +49,10 @@ func (a *app) usersCmd() *cobra.Command {
 			return errors.New(`"accountpw users" needs a command: create`)
 		},
 	}
-	var email string
+	var email, locale string
 	var fromStdin bool
 	create := &cobra.Command{
-		Use:   "create --email E --password-stdin",
+		Use:   "create --email E --password-stdin [--locale TAG]",
 		Short: "Create an account; the password is the first line of stdin, and the password policy applies",
 		Long: "Create an account and print {\"id\":…,\"email\":…}. The password is the first line of\n" +
 			"standard input (never an argument, which other users of the machine could read).",
@@ -58,6 +60,9 @@ func (a *app) usersCmd() *cobra.Command {
 		RunE: a.run(func(ctx context.Context, _ []string) error {
 			if !fromStdin {
 				return usage(errors.New("--password-stdin is required: the password is read from standard input only"))
+			}
+			if _, err := models.Languages.ParseLocale(locale); err != nil {
+				return usage(fmt.Errorf("--locale: %w", err))
 			}
 			cfg, log, err := a.setup(false)
 			if err != nil {
@@ -73,7 +78,7 @@ func (a *app) usersCmd() *cobra.Command {
 				return err
 			}
 			defer app.Close()
-			created, err := app.Passwords.CreateUser(ctx, email, line)
+			created, err := app.Passwords.CreateUserWith(ctx, account.NewUser{Email: email, Password: line, Locale: locale})
 			if err != nil {
 				return fmt.Errorf("create user: %w", err)
 			}
@@ -82,6 +87,7 @@ func (a *app) usersCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&email, "email", "", "address of the account (required)")
 	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin (required)")
+	create.Flags().StringVar(&locale, "locale", "", "the account's language for its emails: en, de, fr or es (default: the request's)")
 	mustRequire(create, "email", "password-stdin")
 	users.AddCommand(create)
 	return users

@@ -3,8 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/accountpw/accountpw/models"
 )
 
 // Config is the whole configuration. Fields tagged yaml:"-" are secrets and
@@ -50,6 +53,10 @@ func (c *Config) Validate() error {
 		// embedded default, a leak anywhere real data lives.
 		problems = append(problems, errors.New("mail.provider log prints reset links and addresses to the log; with PostgreSQL choose sendgrid or smtp (or, in a test environment only, set mail.allow_log_provider: true, ACCOUNTPW_MAIL_ALLOW_LOG_PROVIDER=true)"))
 	}
+	if err := models.CheckServiceURL(c.RequestPageURL(), true); err != nil && c.Reset.Validate() == nil {
+		// The notice emails this link: it must be as trustworthy as reset.url.
+		problems = append(problems, fmt.Errorf("http.change_password_url is linked from the notice email: %w", err))
+	}
 	if c.Database.Postgres() && c.Auth.JWTSecret == "" && c.Auth.JWKSURL == "" {
 		problems = append(problems, errors.New("with PostgreSQL, set ACCOUNTPW_AUTH_JWT_SECRET or ACCOUNTPW_AUTH_JWKS_URL"))
 	}
@@ -91,6 +98,26 @@ func withEnvNames(err error) error {
 		out = append(out, errors.New(line))
 	}
 	return errors.Join(out...)
+}
+
+// RequestPageURL is the page where a person asks for a reset link, which the
+// "password changed" notice offers to whoever did not make the change: an
+// absolute http.change_password_url, else that local path (or the built-in
+// request page when it is empty) on the origin of reset.url. It comes only
+// from configuration, never from a request.
+func (c *Config) RequestPageURL() string {
+	if u, err := url.Parse(c.HTTP.ChangePasswordURL); err == nil && u.IsAbs() {
+		return c.HTTP.ChangePasswordURL
+	}
+	path := c.HTTP.ChangePasswordURL
+	if path == "" {
+		path = models.RequestPagePath
+	}
+	base, err := url.Parse(c.Reset.URL)
+	if err != nil {
+		return path
+	}
+	return base.Scheme + "://" + base.Host + path
 }
 
 // problems collects the failures of one section's Validate.

@@ -48,6 +48,7 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		row{"no SQLite path", func(c *Config) { c.Database.Path = " " }, "database.path"},
 		row{"token TTL over an hour", func(c *Config) { c.Reset.TokenTTL = 2 * time.Hour }, "token_ttl"},
 		row{"token TTL zero", func(c *Config) { c.Reset.TokenTTL = 0 }, "token_ttl"},
+		row{"token TTL under a second", func(c *Config) { c.Reset.TokenTTL = 999 * time.Millisecond }, "token_ttl"},
 		row{"reset URL over plain http", func(c *Config) { c.Reset.URL = "http://app.example.org/password-reset" }, "reset.url"},
 		row{"reset URL with a query", func(c *Config) { c.Reset.URL = "https://app.example.org/p?x=1" }, "reset.url"},
 		row{"reset URL relative", func(c *Config) { c.Reset.URL = "/password-reset" }, "reset.url"},
@@ -58,7 +59,19 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 			c.Mail.Provider, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = ProviderSMTP, "smtp.example.org", "sometimes"
 		}, "mail.smtp.tls"},
 		row{"from not an address", func(c *Config) { c.Mail.From = "nobody" }, "mail.from"},
-		row{"no support contact", func(c *Config) { c.Mail.SupportContact = " " }, "support_contact"},
+		row{"blank support contact", func(c *Config) { c.Mail.SupportContact = " " }, "support_contact"},
+		row{"no product name", func(c *Config) { c.Mail.ProductName = " " }, "product_name"},
+		row{"product name on two lines", func(c *Config) { c.Mail.ProductName = "Acme\r\nBcc: x@evil.example" }, "product_name"},
+		row{"product name too long", func(c *Config) { c.Mail.ProductName = strings.Repeat("é", MaxProductName+1) }, "product_name"},
+		row{"from name on two lines", func(c *Config) { c.Mail.FromName = "Acme\nBcc: x@evil.example" }, "from_name"},
+		row{"product URL over plain http", func(c *Config) { c.Mail.ProductURL = "http://acme.example" }, "product_url"},
+		row{"product URL relative", func(c *Config) { c.Mail.ProductURL = "/home" }, "product_url"},
+		row{"product URL with user info", func(c *Config) { c.Mail.ProductURL = "https://acme.example@evil.example" }, "product_url"},
+		row{"unsupported default locale", func(c *Config) { c.Mail.DefaultLocale = "pt" }, "default_locale"},
+		row{"default locale with a region", func(c *Config) { c.Mail.DefaultLocale = "de-DE" }, "default_locale"},
+		row{"emailed change-password URL over plain http", func(c *Config) {
+			c.HTTP.ChangePasswordURL = "http://app.example.org/forgot"
+		}, "linked from the notice email"},
 		row{"no workers", func(c *Config) { c.Mail.Workers = 0 }, "mail.workers"},
 		row{"log mailer with PostgreSQL", func(c *Config) {
 			c.Database.URL, c.Auth.JWTSecret = "postgres://db/x", pepper
@@ -126,6 +139,52 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 			if v.Key != "" && err != nil && strings.Contains(err.Error(), v.Key+" ") && !strings.Contains(err.Error(), v.Name) {
 				t.Errorf("%s: the error names %s but not %s: %v", r.name, v.Key, v.Name, err)
 			}
+		}
+	}
+}
+
+// The sender's display name: an explicit from_name wins, then a name
+// written in from, then the product name.
+func TestSender(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, from, fromName, product string
+		want                          string
+	}{
+		{"product name by default", "no-reply@acme.example", "", "Acme", `"Acme" <no-reply@acme.example>`},
+		{"from_name wins", "Acme Team <no-reply@acme.example>", "Acme Support", "Acme", `"Acme Support" <no-reply@acme.example>`},
+		{"name written in from", "Acme Team <no-reply@acme.example>", "", "Acme", `"Acme Team" <no-reply@acme.example>`},
+		{"non-ASCII name", "no-reply@acme.example", "", "Café", `=?utf-8?q?Caf=C3=A9?= <no-reply@acme.example>`},
+	}
+	for _, tt := range tests {
+		m := DefaultMail()
+		m.From, m.FromName, m.ProductName = tt.from, tt.fromName, tt.product
+		a := m.Sender()
+		if got := a.String(); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The notice's "this wasn't me" link comes from configuration only.
+func TestRequestPageURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, reset, change, want string }{
+		{"built-in page on reset.url's origin", "https://id.acme.example/password-reset", "",
+			"https://id.acme.example/password-reset/request"},
+		{"local change-password path", "https://id.acme.example:8443/p", "/account/forgot",
+			"https://id.acme.example:8443/account/forgot"},
+		{"absolute change-password URL", "https://id.acme.example/p", "https://www.acme.example/forgot",
+			"https://www.acme.example/forgot"},
+	}
+	for _, tt := range tests {
+		c := Default()
+		c.Reset.URL, c.HTTP.ChangePasswordURL = tt.reset, tt.change
+		if got := c.RequestPageURL(); got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
 }

@@ -4,6 +4,10 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/accountpw/accountpw/models"
 )
 
 // Mail providers.
@@ -22,10 +26,18 @@ const (
 
 // Defaults of the mail section.
 const (
-	DefaultProvider        = ProviderLog
-	DefaultFrom            = "no-reply@localhost"
-	DefaultFromName        = "accountpw"
-	DefaultSupportContact  = "your administrator"
+	DefaultProvider = ProviderLog
+	DefaultFrom     = "no-reply@localhost"
+	// DefaultFromName is empty: the sender's display name is then the
+	// product name (see Mail.Sender).
+	DefaultFromName     = ""
+	DefaultProductName  = "accountpw"
+	DefaultProductURL   = ""
+	DefaultLocale       = "en"
+	DefaultTemplatesDir = ""
+	// DefaultSupportContact is empty: the notice then tells the reader, in
+	// their language, to contact their administrator.
+	DefaultSupportContact  = ""
 	DefaultWorkers         = 4
 	DefaultRetryCap        = 10 * time.Minute
 	DefaultSendGridBaseURL = "https://api.sendgrid.com"
@@ -34,12 +46,31 @@ const (
 	DefaultSMTPTLS         = SMTPTLSMandatory
 )
 
+// MaxProductName bounds mail.product_name, which goes into every subject.
+const MaxProductName = 64
+
 // Mail configures how emails are sent.
 type Mail struct {
 	Provider string `yaml:"provider" env:"PROVIDER"`
 	From     string `yaml:"from" env:"FROM"`
+	// FromName is the sender's display name; see Sender.
 	FromName string `yaml:"from_name" env:"FROM_NAME"`
-	// SupportContact is named in "password changed" notices.
+	// ProductName names the product in every subject, greeting and footer,
+	// so the recipient knows at a glance which account an email is about.
+	ProductName string `yaml:"product_name" env:"PRODUCT_NAME"`
+	// ProductURL, when set, is the product's home page, linked in the
+	// footer.
+	ProductURL string `yaml:"product_url" env:"PRODUCT_URL"`
+	// DefaultLocale is the language of an email when neither the account
+	// nor the request names a supported one; one of models.Languages.
+	DefaultLocale string `yaml:"default_locale" env:"DEFAULT_LOCALE"`
+	// TemplatesDir, when set, holds files that replace built-in email
+	// templates by name and message files that amend the built-in texts;
+	// they are checked when the service starts.
+	TemplatesDir string `yaml:"templates_dir" env:"TEMPLATES_DIR"`
+	// SupportContact is named in "password changed" notices as who to
+	// contact (an address, a phone number, a team); empty means "your
+	// administrator" in the email's language.
 	SupportContact string `yaml:"support_contact" env:"SUPPORT_CONTACT"`
 	// AllowLogProvider permits the log mailer with PostgreSQL (test
 	// environments only).
@@ -74,7 +105,9 @@ type SMTP struct {
 func DefaultMail() Mail {
 	return Mail{
 		Provider: DefaultProvider, From: DefaultFrom, FromName: DefaultFromName,
-		SupportContact: DefaultSupportContact, Workers: DefaultWorkers, RetryCap: DefaultRetryCap,
+		ProductName: DefaultProductName, ProductURL: DefaultProductURL, DefaultLocale: DefaultLocale,
+		TemplatesDir: DefaultTemplatesDir, SupportContact: DefaultSupportContact,
+		Workers: DefaultWorkers, RetryCap: DefaultRetryCap,
 		SendGrid: SendGrid{BaseURL: DefaultSendGridBaseURL, Timeout: DefaultSendTimeout},
 		SMTP:     SMTP{Port: DefaultSMTPPort, TLS: DefaultSMTPTLS, Timeout: DefaultSendTimeout},
 	}
@@ -87,8 +120,25 @@ func (m Mail) Validate() error {
 	if _, err := mail.ParseAddress(m.From); err != nil {
 		p.add("mail.from %q is not an email address: %v", m.From, err)
 	}
-	if strings.TrimSpace(m.SupportContact) == "" {
-		p.add("mail.support_contact must name who to contact; notices cannot be sent without it")
+	if hasControl(m.FromName) {
+		p.add("mail.from_name must not contain control characters")
+	}
+	switch name := strings.TrimSpace(m.ProductName); {
+	case name == "":
+		p.add("mail.product_name must name the product; it is in every subject")
+	case utf8.RuneCountInString(name) > MaxProductName || hasControl(name):
+		p.add("mail.product_name must be at most %d characters on one line", MaxProductName)
+	}
+	if m.ProductURL != "" {
+		if err := models.CheckServiceURL(m.ProductURL, false); err != nil {
+			p.add("mail.product_url: %v", err)
+		}
+	}
+	if !models.Languages.Has(m.DefaultLocale) {
+		p.add("mail.default_locale must be one of %s, got %q", strings.Join(models.Languages.Tags(), ", "), m.DefaultLocale)
+	}
+	if m.SupportContact != "" && strings.TrimSpace(m.SupportContact) == "" {
+		p.add("mail.support_contact is blank; name who to contact, or leave it empty for \"your administrator\"")
 	}
 	if m.Workers < 1 {
 		p.add("mail.workers must be at least 1, got %d", m.Workers)
@@ -117,6 +167,28 @@ func (m Mail) Validate() error {
 	}
 	return p.err()
 }
+
+// Sender is the From of every email: the address of From, with the display
+// name FromName if set, else the name written in From ("Name <addr>"), else
+// ProductName. So an operator who sets nothing gets the product's name, and
+// an explicit from_name always wins. Validate must have accepted m.
+func (m Mail) Sender() mail.Address {
+	a, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return mail.Address{Address: m.From, Name: strings.TrimSpace(m.ProductName)}
+	}
+	switch {
+	case strings.TrimSpace(m.FromName) != "":
+		a.Name = strings.TrimSpace(m.FromName)
+	case a.Name == "":
+		a.Name = strings.TrimSpace(m.ProductName)
+	}
+	return *a
+}
+
+// hasControl reports whether s holds a control character, which has no place
+// in a header value (a line break would start a new header).
+func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
 
 // SubmissionPort is Port, or when it is 0 the port its TLS policy implies:
 // 25 without TLS (a local sink), else 587.

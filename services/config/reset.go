@@ -13,6 +13,9 @@ const (
 	// MaxTokenTTL bounds how long a reset link may live: long enough for slow
 	// mail, short enough that an old mailbox holds no live link.
 	MaxTokenTTL = time.Hour
+	// MinTokenTTL is the shortest lifetime the reset email can state: it
+	// says how long a link lasts in whole seconds, rounded down.
+	MinTokenTTL = time.Second
 )
 
 // Reset configures the emailed reset link.
@@ -28,8 +31,8 @@ func DefaultReset() Reset { return Reset{URL: DefaultResetURL, TokenTTL: Default
 // Validate checks the section.
 func (r Reset) Validate() error {
 	var p problems
-	if r.TokenTTL <= 0 || r.TokenTTL > MaxTokenTTL {
-		p.add("reset.token_ttl must be more than 0 and at most %s, got %s", MaxTokenTTL, r.TokenTTL)
+	if r.TokenTTL < MinTokenTTL || r.TokenTTL > MaxTokenTTL {
+		p.add("reset.token_ttl must be at least %s and at most %s, got %s", MinTokenTTL, MaxTokenTTL, r.TokenTTL)
 	}
 	if err := models.CheckServiceURL(r.URL, false); err != nil {
 		p.add("reset.url: %v", err)

@@ -16,8 +16,8 @@ type logMailer struct {
 }
 
 // NewLog returns a Mailer that writes each message as one INFO line,
-// msg="email (log mailer)", with the attributes message_id, kind, from, to,
-// subject and text. The text part holds the reset link, and so the token.
+// msg="email (log mailer)", with the attributes message_id, kind, language,
+// from, to, subject and text. The text part holds the reset link, and so the token.
 //
 // By design this is the only place in accountpw where a reset token or a
 // clear-text address may reach a log (everywhere else tokens never do and
@@ -39,6 +39,7 @@ func (l *logMailer) Send(ctx context.Context, m models.Message) error {
 	l.log.LogAttrs(ctx, slog.LevelInfo, "email (log mailer)",
 		slog.String("message_id", m.ID),
 		slog.String("kind", m.Kind),
+		slog.String("language", m.Language),
 		slog.String("from", l.from),
 		slog.String("to", m.To),
 		slog.String("subject", m.Subject),

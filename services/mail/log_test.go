@@ -17,7 +17,8 @@ func TestLogMailer(t *testing.T) {
 	var buf bytes.Buffer
 	mailer := NewLog(slog.New(slog.NewJSONHandler(&buf, nil)), "no-reply@accountpw.test")
 	link := "https://app.test/password-reset?token=abc123"
-	m := mustRenderReset(t, ResetEmail{MessageID: "m-7", To: "ann@example.com", Link: link, ValidFor: 30 * time.Minute})
+	m := mustRenderReset(t, mustRenderer(t), ResetEmail{MessageID: "m-7", To: "ann@example.com", Language: "de", Link: link,
+		ValidFor: 30 * time.Minute})
 
 	if err := mailer.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -31,8 +32,8 @@ func TestLogMailer(t *testing.T) {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
 	want := map[string]any{
-		"level": "INFO", "msg": "email (log mailer)", "message_id": "m-7", "kind": models.MessageReset,
-		"from": "no-reply@accountpw.test", "to": "ann@example.com", "subject": "Reset your password", "text": m.Text,
+		"level": "INFO", "msg": "email (log mailer)", "message_id": "m-7", "kind": models.MessageReset, "language": "de",
+		"from": "no-reply@accountpw.test", "to": "ann@example.com", "subject": "Passwort für Acme zurücksetzen", "text": m.Text,
 	}
 	for k, v := range want {
 		if got[k] != v {

@@ -1,10 +1,16 @@
-// Package mail renders accountpw's emails from templates and delivers them
-// through one of three providers: SendGrid's v3 API, SMTP, or the log (for
-// development). Every failure a provider reports is a *SendError that says
-// whether to retry, never carrying the message body, the recipient or a
-// token.
+// Package mail renders accountpw's emails and delivers them through one of
+// three providers: SendGrid's v3 API, SMTP, or the log (for development).
+// Every failure a provider reports is a *SendError that says whether to
+// retry, never carrying the message body, the recipient or a token.
 //
-// It imports models, config, templates, sendgrid-go and go-mail.
+// Rendering (Renderer) takes the structure of each email from templates/ and
+// its words from one go-i18n message file per language; an operator may
+// replace either from mail.templates_dir, checked when the Renderer is built.
+// The language of a request is negotiated here (Negotiate) from the
+// languages models.Languages lists.
+//
+// It imports models, config, templates, sendgrid-go, go-mail, go-i18n (with
+// its TOML decoder) and golang.org/x/text and x/net/idna.
 package mail
 
 import (
@@ -52,7 +58,8 @@ func New(cfg config.Mail, log *slog.Logger) (Mailer, error) {
 	case config.ProviderSMTP:
 		return NewSMTP(cfg)
 	}
-	return NewLog(log, cfg.From), nil
+	from := cfg.Sender()
+	return NewLog(log, from.String()), nil
 }
 
 // maxReason caps SendError.Reason: enough for a provider's explanation, too

@@ -23,9 +23,15 @@ type sendGridMailer struct {
 
 // NewSendGrid returns a Mailer that posts to SendGrid's /v3/mail/send at
 // cfg.SendGrid.BaseURL with the API key as "Authorization: Bearer", from the
-// verified sender cfg.From (display name cfg.FromName), each call bounded by
-// cfg.SendGrid.Timeout. Every kind of tracking is off, so the reset link is
-// never rewritten through a third-party domain.
+// verified sender cfg.Sender() (the From address and its display name), each
+// call bounded by cfg.SendGrid.Timeout. Every kind of tracking is off, so the
+// reset link is never rewritten through a third-party domain.
+//
+// It sets no Message-ID. The v3 API would take one (it is not among the
+// headers SendGrid reserves), but SendGrid already gives every message its
+// own, unique, and keys its event tracking on it: replacing it gains nothing
+// and can only confuse that. The queue's stable id goes in custom_args as
+// message_id, which SendGrid's events report back.
 //
 // It is safe for concurrent use: each Send builds its own request, because a
 // shared *sendgrid.Client races on its Body field. It never retries by itself
@@ -61,13 +67,19 @@ func (s *sendGridMailer) payload(m models.Message) *mail.SGMailV3 {
 	p.AddTos(mail.NewEmail("", m.To))
 
 	v3 := mail.NewV3Mail()
-	v3.SetFrom(mail.NewEmail(s.cfg.FromName, s.cfg.From))
+	from := s.cfg.Sender()
+	v3.SetFrom(mail.NewEmail(from.Name, from.Address))
 	v3.Subject = m.Subject
 	v3.AddPersonalizations(p)
 	// SendGrid wants text/plain before text/html.
 	v3.AddContent(mail.NewContent("text/plain", m.Text))
 	if m.HTML != "" {
 		v3.AddContent(mail.NewContent("text/html", m.HTML))
+	}
+	// RFC 3834: asks vacation responders not to answer a robot.
+	v3.SetHeader("Auto-Submitted", "auto-generated")
+	if m.Language != "" {
+		v3.SetHeader("Content-Language", m.Language)
 	}
 	v3.SetCustomArg("message_id", m.ID)
 	v3.SetCustomArg("kind", m.Kind)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/mail/mailtest"
 )
 
@@ -28,12 +29,17 @@ func mustSendError(t *testing.T, err error) *SendError {
 	return se
 }
 
-func newTestSendGrid(url string, timeout time.Duration) Mailer {
-	return NewSendGrid(mailtest.SendGridConfig(url, timeout))
+func newTestSendGrid(url string, timeout time.Duration, edits ...func(*config.Mail)) Mailer {
+	cfg := mailtest.SendGridConfig(url, timeout)
+	for _, e := range edits {
+		e(&cfg)
+	}
+	return NewSendGrid(cfg)
 }
 
-var sgMessage = models.Message{ID: "m-1", Kind: models.MessageReset, To: "ann@example.com", Subject: "Reset your password",
-	Text: "open https://app.test/password-reset?token=secret123", HTML: `<a href="https://app.test/password-reset?token=secret123">go</a>`}
+var sgMessage = models.Message{ID: "job-1", Kind: models.MessageReset, To: "ann@example.com", Language: "fr",
+	Subject: "Réinitialisez votre mot de passe Acme",
+	Text:    "open https://app.test/password-reset?token=secret123", HTML: `<a href="https://app.test/password-reset?token=secret123">go</a>`}
 
 func TestSendGridAccepted(t *testing.T) {
 	t.Parallel()
@@ -49,15 +55,22 @@ func TestSendGridAccepted(t *testing.T) {
 	if len(p.Personalizations) != 1 || len(p.Personalizations[0].To) != 1 || p.Personalizations[0].To[0].Email != sgMessage.To {
 		t.Errorf("got personalizations %+v, want one to %s", p.Personalizations, sgMessage.To)
 	}
-	if p.From.Email != "no-reply@accountpw.test" || p.From.Name != "accountpw" || p.Subject != sgMessage.Subject {
-		t.Errorf("got from %+v subject %q", p.From, p.Subject)
+	if p.From.Email != "no-reply@accountpw.test" || p.From.Name != "Acme" || p.Subject != sgMessage.Subject {
+		t.Errorf("got from %+v subject %q, want the product name as display name", p.From, p.Subject)
 	}
 	if len(p.Content) != 2 || p.Content[0].Type != "text/plain" || p.Content[0].Value != sgMessage.Text ||
 		p.Content[1].Type != "text/html" || p.Content[1].Value != sgMessage.HTML {
 		t.Errorf("got content %+v, want text/plain then text/html", p.Content)
 	}
-	if p.CustomArgs["message_id"] != "m-1" {
+	if p.CustomArgs["message_id"] != "job-1" {
 		t.Errorf("got custom_args %v", p.CustomArgs)
+	}
+	// SendGrid sets a unique Message-ID of its own and ties its events to
+	// it; the payload must not replace it.
+	want := map[string]string{"Auto-Submitted": "auto-generated", "Content-Language": "fr"}
+	if len(p.Headers) != len(want) || p.Headers["Auto-Submitted"] != want["Auto-Submitted"] ||
+		p.Headers["Content-Language"] != want["Content-Language"] {
+		t.Errorf("got headers %v, want %v", p.Headers, want)
 	}
 	for _, name := range []string{"click_tracking", "open_tracking", "subscription_tracking", "ganalytics"} {
 		if s, ok := p.TrackingSettings[name]; !ok || s.Enable == nil || *s.Enable {
@@ -66,6 +79,29 @@ func TestSendGridAccepted(t *testing.T) {
 	}
 	if s := p.TrackingSettings["click_tracking"]; s.EnableText == nil || *s.EnableText {
 		t.Errorf("click_tracking: want enable_text=false, got %+v", s)
+	}
+}
+
+// An explicit mail.from_name wins over the product name; a name written in
+// mail.from is used when from_name is not set.
+func TestSendGridFromName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(*config.Mail)
+		want string
+	}{
+		{"from_name", func(c *config.Mail) { c.FromName = "Acme Support" }, "Acme Support"},
+		{"name in from", func(c *config.Mail) { c.From = "Acme Team <no-reply@accountpw.test>" }, "Acme Team"},
+	}
+	for _, tt := range tests {
+		fake := newFakeSendGrid(t)
+		if err := newTestSendGrid(fake.URL, time.Second, tt.edit).Send(context.Background(), sgMessage); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if p := fake.Payloads(); len(p) != 1 || p[0].From.Name != tt.want || p[0].From.Email != "no-reply@accountpw.test" {
+			t.Errorf("%s: got from %+v, want %q <no-reply@accountpw.test>", tt.name, p[0].From, tt.want)
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 type smtpMailer struct {
 	client *mail.Client
-	from   string
+	from   netmail.Address
 	domain string // right-hand side of generated Message-IDs
 	secret string
 }
@@ -25,8 +25,10 @@ type smtpMailer struct {
 // "mandatory" (STARTTLS required), "opportunistic" (when offered) or "none"
 // (local sinks only); SMTP AUTH with the strongest mechanism the server
 // offers when a username is set; cfg.SMTP.HELO in EHLO, or this machine's
-// name. cfg.From ("addr@domain" or "Name <addr@domain>") is the sender and
-// its domain ends every Message-ID. It returns an error for what
+// name. The sender is cfg.Sender(): the From address with its display name.
+// Every message gets a random Message-ID at the sender's domain, and no
+// X-Mailer or User-Agent header (they would only advertise the library to
+// whoever probes for its flaws). It returns an error for what
 // config.SMTP.Validate refuses: a missing host, an unparsable From or an
 // unknown TLS policy.
 func NewSMTP(m config.Mail) (Mailer, error) {
@@ -38,10 +40,10 @@ func NewSMTP(m config.Mail) (Mailer, error) {
 		config.SMTPTLSMandatory: mail.TLSMandatory, config.SMTPTLSOpportunistic: mail.TLSOpportunistic,
 		config.SMTPTLSNone: mail.NoTLS,
 	}[cfg.TLS]
-	from, err := netmail.ParseAddress(m.From)
-	if err != nil {
+	if _, err := netmail.ParseAddress(m.From); err != nil {
 		return nil, fmt.Errorf("smtp: from: %w", err)
 	}
+	from := m.Sender()
 	port := cfg.SubmissionPort()
 	// Not WithTLSPortPolicy: with "opportunistic" it silently falls back to
 	// port 25, even after WithPort, when 587 does not answer.
@@ -59,8 +61,7 @@ func NewSMTP(m config.Mail) (Mailer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	domain := from.Address[strings.LastIndex(from.Address, "@")+1:]
-	return &smtpMailer{client: client, from: m.From, domain: domain, secret: cfg.Password}, nil
+	return &smtpMailer{client: client, from: from, domain: messageIDDomain(from.Address), secret: cfg.Password}, nil
 }
 
 // Send delivers m. A 4xx reply, or a failure to connect, authenticate or talk
@@ -68,22 +69,23 @@ func NewSMTP(m config.Mail) (Mailer, error) {
 // is permanent. The Reason holds the SMTP step and the server's reply, with
 // the recipient redacted.
 func (s *smtpMailer) Send(ctx context.Context, m models.Message) error {
-	msg := mail.NewMsg()
-	if err := msg.From(s.from); err != nil {
-		return &SendError{Permanent: true, Reason: "smtp: invalid from address"}
-	}
+	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	from := s.from // a copy: the message keeps the pointer
+	msg.FromMailAddress(&from)
 	if err := msg.To(m.To); err != nil {
 		return &SendError{Permanent: true, Reason: "smtp: invalid recipient address"}
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	if m.ID != "" {
-		msg.SetMessageIDWithValue(messageIDLocal(m.ID) + "@" + s.domain)
-	} else {
-		msg.SetMessageID()
-	}
+	// A fresh id per attempt: a reset email is composed anew (with a new
+	// token) for every attempt, so each attempt is a different message. The
+	// queue's stable id (m.ID) stays in its logs, not in the header.
+	msg.SetMessageIDWithValue(newMessageID(s.domain))
 	// RFC 3834: asks vacation responders not to answer a robot.
 	msg.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+	if m.Language != "" {
+		msg.SetGenHeader(mail.Header("Content-Language"), m.Language)
+	}
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
@@ -114,15 +116,4 @@ func (s *smtpMailer) classify(err error, m models.Message) *SendError {
 		e.Permanent = true
 	}
 	return e
-}
-
-// messageIDLocal keeps the characters RFC 5322 allows in a Message-ID's left
-// side without quoting, so an odd internal id cannot break the header.
-func messageIDLocal(id string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_+=", r)) {
-			return r
-		}
-		return '-'
-	}, id)
 }

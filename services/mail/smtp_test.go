@@ -9,6 +9,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,8 +21,9 @@ import (
 	"github.com/accountpw/accountpw/services/config"
 )
 
-var smtpMessage = models.Message{ID: "m-1", Kind: models.MessageReset, To: "ann@example.com", Subject: "Reset your password",
-	Text: "open https://app.test/password-reset?token=secret123", HTML: `<a href="https://app.test/password-reset?token=secret123">go</a>`}
+var smtpMessage = models.Message{ID: "job-1", Kind: models.MessageReset, To: "ann@example.com", Language: "de",
+	Subject: "Passwort für Acme zurücksetzen",
+	Text:    "open https://app.test/password-reset?token=secret123", HTML: `<a href="https://app.test/password-reset?token=secret123">go</a>`}
 
 // newSMTPMock starts an in-process SMTP server on a random local port.
 // MultipleMessageReceiving is needed because go-mail sends NOOP after EHLO.
@@ -36,11 +38,11 @@ func newSMTPMock(t *testing.T, cfg smtpmock.ConfigurationAttr) *smtpmock.Server 
 	return srv
 }
 
-func mustSMTP(t *testing.T, port int) Mailer {
+func mustSMTP(t *testing.T, port int, edits ...func(*config.Mail)) Mailer {
 	t.Helper()
 	// The mock accepts only a dotted or "localhost" EHLO name, and this
 	// machine's host name may be neither.
-	m, err := NewSMTP(smtpConfig(func(c *config.Mail) { c.SMTP.Port = port }))
+	m, err := NewSMTP(smtpConfig(append(edits, func(c *config.Mail) { c.SMTP.Port = port })...))
 	if err != nil {
 		t.Fatalf("NewSMTP: %v", err)
 	}
@@ -90,11 +92,17 @@ func TestSMTPDelivers(t *testing.T) {
 		t.Errorf("got RCPT %v, want one to ann@example.com", rcpt)
 	}
 	header, parts := mustParts(t, msgs[0].MsgRequest())
-	if got := header.Get("Message-ID"); got != "<m-1@accountpw.test>" {
-		t.Errorf("got Message-ID %q", got)
+	if got := header.Get("Message-ID"); !messageIDPattern.MatchString(got) {
+		t.Errorf("got Message-ID %q, want 160 random bits at the sender's domain", got)
 	}
-	if got := header.Get("Subject"); got != smtpMessage.Subject {
-		t.Errorf("got Subject %q", got)
+	if got, err := new(mime.WordDecoder).DecodeHeader(header.Get("Subject")); err != nil || got != smtpMessage.Subject {
+		t.Errorf("got Subject %q (%v)", got, err)
+	}
+	for name, want := range map[string]string{"Auto-Submitted": "auto-generated", "Content-Language": "de",
+		"X-Mailer": "", "User-Agent": ""} {
+		if got := header.Get(name); got != want {
+			t.Errorf("got %s %q, want %q", name, got, want)
+		}
 	}
 	if strings.TrimSpace(parts["text/plain"]) != smtpMessage.Text || strings.TrimSpace(parts["text/html"]) != smtpMessage.HTML {
 		t.Errorf("got parts %q", parts)
@@ -150,13 +158,53 @@ func TestSMTPUnreachable(t *testing.T) {
 	}
 }
 
-// smtpConfig is a mail section for the local mock, changed by edit.
-func smtpConfig(edit func(*config.Mail)) config.Mail {
+// messageIDPattern is a Message-ID of newMessageID at the test sender's
+// domain: 32 base32 characters, 160 bits.
+var messageIDPattern = regexp.MustCompile(`^<[a-z2-7]{32}@accountpw\.test>$`)
+
+// smtpConfig is a mail section for the local mock, changed by edits.
+func smtpConfig(edits ...func(*config.Mail)) config.Mail {
 	cfg := config.DefaultMail()
-	cfg.Provider, cfg.From = config.ProviderSMTP, "accountpw <no-reply@accountpw.test>"
+	cfg.Provider, cfg.From, cfg.ProductName = config.ProviderSMTP, "no-reply@accountpw.test", "Acme"
 	cfg.SMTP = config.SMTP{Host: "127.0.0.1", TLS: config.SMTPTLSNone, HELO: "localhost", Timeout: 5 * time.Second}
-	edit(&cfg)
+	for _, edit := range edits {
+		edit(&cfg)
+	}
 	return cfg
+}
+
+// The From header carries a display name: mail.from_name, else a name
+// written in mail.from, else the product name.
+func TestSMTPFromDisplayName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(*config.Mail)
+		want string
+	}{
+		{"product name by default", func(*config.Mail) {}, "Acme"},
+		{"explicit from_name wins", func(c *config.Mail) { c.FromName = "Acme Support" }, "Acme Support"},
+		{"name written in from", func(c *config.Mail) { c.From = "Acme Accounts <no-reply@accountpw.test>" }, "Acme Accounts"},
+		{"name that needs encoding", func(c *config.Mail) { c.ProductName = "Café Zoë" }, "Café Zoë"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newSMTPMock(t, smtpmock.ConfigurationAttr{})
+			if err := mustSMTP(t, srv.PortNumber(), tt.edit).Send(context.Background(), smtpMessage); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			msgs, err := srv.WaitForMessages(1, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			header, _ := mustParts(t, msgs[0].MsgRequest())
+			from, err := (&netmail.AddressParser{WordDecoder: new(mime.WordDecoder)}).Parse(header.Get("From"))
+			if err != nil || from.Name != tt.want || from.Address != "no-reply@accountpw.test" {
+				t.Errorf("got From %q (%v), want %q <no-reply@accountpw.test>", header.Get("From"), err, tt.want)
+			}
+		})
+	}
 }
 
 // TestSMTPConfig: NewSMTP refuses what config.Mail.Validate refuses.
@@ -189,14 +237,25 @@ func TestSMTPConcurrentSends(t *testing.T) {
 	for i := range 10 {
 		wg.Go(func() {
 			m := smtpMessage
-			m.ID = fmt.Sprintf("m-%d", i)
+			m.ID = fmt.Sprintf("job-%d", i%2) // two jobs, five attempts each
 			if err := mailer.Send(context.Background(), m); err != nil {
 				t.Errorf("Send %s: %v", m.ID, err)
 			}
 		})
 	}
 	wg.Wait()
-	if _, err := srv.WaitForMessages(10, 2*time.Second); err != nil {
-		t.Errorf("wait: %v", err)
+	msgs, err := srv.WaitForMessages(10, 2*time.Second)
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	// Every message has its own Message-ID, even two of one job.
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		header, _ := mustParts(t, m.MsgRequest())
+		id := header.Get("Message-ID")
+		if !messageIDPattern.MatchString(id) || seen[id] {
+			t.Errorf("Message-ID %q: malformed or repeated", id)
+		}
+		seen[id] = true
 	}
 }

@@ -23,6 +23,9 @@ type Reset struct {
 	IP        string    `json:"ip"`
 	RequestID string    `json:"request_id"`
 	Recipient string    `json:"recipient"` // keyed pseudonym, for operators
+	// Language is the supported tag negotiated from the request's
+	// Accept-Language (mail.Negotiate), or "": never the raw header.
+	Language string `json:"language,omitempty"`
 }
 
 // Kind names the job in River.
@@ -37,6 +40,9 @@ type Notice struct {
 	IP        string                `json:"ip"`
 	RequestID string                `json:"request_id"`
 	Recipient string                `json:"recipient"`
+	// Language is the supported tag negotiated from the Accept-Language of
+	// the request that changed the password, or "".
+	Language string `json:"language,omitempty"`
 }
 
 // Kind names the job in River.

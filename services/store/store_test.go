@@ -51,6 +51,28 @@ func TestUsers(t *testing.T) {
 	})
 }
 
+// An account's locale is stored and read back; one created without it has
+// the column's default, "".
+func TestUserLocale(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := time.Now().UTC().Truncate(time.Second)
+		u := models.User{ID: "de", Email: "de@example.org", EmailKey: "de@example.org", PasswordHash: "h",
+			Locale: "de-AT", PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.UserByID(ctx, "de"); err != nil || got.Locale != "de-AT" {
+			t.Fatalf("by id: locale %q %v, want de-AT", got.Locale, err)
+		}
+		if got, err := db.UserByEmailKey(ctx, "de@example.org"); err != nil || got.Locale != "de-AT" {
+			t.Fatalf("by key: locale %q %v, want de-AT", got.Locale, err)
+		}
+		if got, err := db.UserByID(ctx, mustUser(t, db, "none").ID); err != nil || got.Locale != "" {
+			t.Fatalf("no locale: got %q %v, want empty", got.Locale, err)
+		}
+	})
+}
+
 // Of twenty concurrent consumers of one token exactly one succeeds.
 func TestConsumeTokenOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -13,6 +13,7 @@ type userRow struct {
 	Email             string    `gorm:"type:text;not null"`
 	EmailKey          string    `gorm:"type:text;not null;uniqueIndex"`
 	PasswordHash      string    `gorm:"type:text;not null"`
+	Locale            string    `gorm:"type:text;not null;default:''"`
 	PasswordChangedAt time.Time `gorm:"not null"`
 	CreatedAt         time.Time `gorm:"not null"`
 	UpdatedAt         time.Time `gorm:"not null"`
@@ -22,13 +23,13 @@ func (userRow) TableName() string { return "users" }
 
 func (r userRow) user() models.User {
 	return models.User{ID: r.ID, Email: r.Email, EmailKey: r.EmailKey, PasswordHash: r.PasswordHash,
-		PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Locale: r.Locale, PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // CreateUser inserts an account. Errors: ErrDuplicate when its id or email
 // key is taken, a classified database error.
 func (q Queries) CreateUser(ctx context.Context, u models.User) error {
-	r := userRow{ID: u.ID, Email: u.Email, EmailKey: u.EmailKey, PasswordHash: u.PasswordHash,
+	r := userRow{ID: u.ID, Email: u.Email, EmailKey: u.EmailKey, PasswordHash: u.PasswordHash, Locale: u.Locale,
 		PasswordChangedAt: u.PasswordChangedAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 	return classify("create user", q.with(ctx).Create(&r).Error)
 }

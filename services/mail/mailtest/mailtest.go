@@ -34,6 +34,7 @@ type Payload struct {
 	Subject          string
 	Personalizations []struct{ To []struct{ Email string } }
 	Content          []struct{ Type, Value string }
+	Headers          map[string]string
 	CustomArgs       map[string]string `json:"custom_args"`
 	TrackingSettings map[string]struct {
 		Enable     *bool `json:"enable"`
@@ -98,10 +99,11 @@ func (f *SendGrid) Payloads() []Payload {
 }
 
 // SendGridConfig is a mail section that sends through the fake at url with
-// its key, each call bounded by timeout.
+// its key, each call bounded by timeout, from no-reply@accountpw.test for the
+// product "Acme".
 func SendGridConfig(url string, timeout time.Duration) config.Mail {
 	cfg := config.DefaultMail()
-	cfg.Provider, cfg.From, cfg.FromName = config.ProviderSendGrid, "no-reply@accountpw.test", "accountpw"
+	cfg.Provider, cfg.From, cfg.ProductName = config.ProviderSendGrid, "no-reply@accountpw.test", "Acme"
 	cfg.SendGrid = config.SendGrid{APIKey: SendGridKey, BaseURL: url, Timeout: timeout}
 	return cfg
 }

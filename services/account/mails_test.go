@@ -1,0 +1,91 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/store"
+	"github.com/accountpw/accountpw/services/store/storetest"
+)
+
+// The language of an email: the account's locale, else the language the
+// request asked for (Accept-Language, negotiated when it is queued), else
+// mail.default_locale; an unsupported, garbled or huge header counts as
+// none.
+func TestEmailLanguage(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, withMail(func(c *config.Mail) { c.DefaultLocale, c.ProductName = "es", "Acme" }))
+		ctx := context.Background()
+		if _, err := e.p.CreateUserWith(ctx, NewUser{Email: "de@example.org", Password: pwA, Locale: "de-AT"}); err != nil {
+			t.Fatal(err)
+		}
+		e.mustUser(t, "none@example.org", pwA)
+		tests := []struct {
+			name, email, acceptLanguage string
+			want, subject               string
+		}{
+			{"account locale wins", "de@example.org", "fr-FR,fr;q=0.9", "de", "Passwort für Acme zurücksetzen"},
+			{"request language without a locale", "none@example.org", "fr-CA,fr;q=0.9,en;q=0.5", "fr", "Réinitialisez votre mot de passe Acme"},
+			{"second choice when the first is unsupported", "none@example.org", "ja, en-GB;q=0.8", "en", "Reset your password for Acme"},
+			{"no header gives the default", "none@example.org", "", "es", "Restablezca su contraseña de Acme"},
+			{"unsupported language gives the default", "none@example.org", "pt-BR", "es", "Restablezca su contraseña de Acme"},
+			{"garbage gives the default", "none@example.org", "\x00;q=;;,<de>", "es", "Restablezca su contraseña de Acme"},
+			{"huge header gives the default", "none@example.org", strings.Repeat("ja,", 200) + "fr", "es", "Restablezca su contraseña de Acme"},
+		}
+		for _, tt := range tests {
+			c := client
+			c.Languages = tt.acceptLanguage
+			if err := e.p.RequestReset(ctx, c, tt.email); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			m := e.mail.next(t)
+			if m.Language != tt.want || m.Subject != tt.subject {
+				t.Errorf("%s: got %s %q, want %s %q", tt.name, m.Language, m.Subject, tt.want, tt.subject)
+			}
+		}
+	})
+}
+
+// The notice follows the same rule, with the language of the request that
+// changed the password; it links to the request page on reset.url's origin.
+func TestNoticeLanguage(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	u := e.mustUser(t, "ann@example.org", pwA)
+	tok := e.mustToken(t, "ann@example.org")
+	c := client
+	c.Languages = "de-CH, de;q=0.9"
+	if err := e.p.Reset(context.Background(), c, tok, pwB); err != nil {
+		t.Fatal(err)
+	}
+	n := e.mail.next(t)
+	if n.Kind != models.MessageNotice || n.To != u.Email || n.Language != "de" || n.Subject != "Ihr Passwort für accountpw wurde geändert" {
+		t.Fatalf("got %s to %s in %s: %q", n.Kind, n.To, n.Language, n.Subject)
+	}
+	if !strings.Contains(n.Text, "https://app.example.org/password-reset/request") {
+		t.Errorf("the notice does not link to the request page:\n%s", n.Text)
+	}
+}
+
+func TestCreateUserLocale(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	ctx := context.Background()
+	u, err := e.p.CreateUserWith(ctx, NewUser{Email: "fr@example.org", Password: pwA, Locale: "fr-ca"})
+	if err != nil || u.Locale != "fr-CA" {
+		t.Fatalf("got %q %v, want the canonical fr-CA", u.Locale, err)
+	}
+	if got, err := e.db.UserByID(ctx, u.ID); err != nil || got.Locale != "fr-CA" {
+		t.Fatalf("stored locale %q %v, want fr-CA", got.Locale, err)
+	}
+	for _, bad := range []string{"pt", "french", "de;q=0.5"} {
+		if _, err := e.p.CreateUserWith(ctx, NewUser{Email: "x@example.org", Password: pwA, Locale: bad}); !errors.Is(err, models.ErrUnsupportedLocale) {
+			t.Errorf("locale %q: got %v, want ErrUnsupportedLocale", bad, err)
+		}
+	}
+	if u, err := e.p.CreateUser(ctx, "none@example.org", pwA); err != nil || u.Locale != "" {
+		t.Errorf("CreateUser: got locale %q %v, want none", u.Locale, err)
+	}
+}

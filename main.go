@@ -67,6 +67,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	if limit != nil {
 		limit(a.MemoryBudget())
 	}
+	start := time.Now()
+	if err := a.WarmUp(ctx); err != nil {
+		return fmt.Errorf("serve: warm up hashing: %w", err)
+	}
+	log.Info("hashing memory mapped", slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
 	proxies, _ := cfg.HTTP.TrustedProxyPrefixes() // validated by config.Load
 	e := handlers.New(a.Passwords, handlers.Options{
 		Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,

@@ -36,6 +36,7 @@ type App struct {
 	Passwords *account.Passwords
 	Limits    *ratelimit.Limits
 	cfg       config.Config
+	hasher    *hash.Hasher
 	jwtSecret []byte
 	log       *slog.Logger
 	now       func() time.Time
@@ -87,7 +88,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	a := &App{DB: db, cfg: cfg, jwtSecret: secret, log: log, now: now}
+	a := &App{DB: db, cfg: cfg, hasher: hasher, jwtSecret: secret, log: log, now: now}
 	a.Limits = ratelimit.New(db, cfg.Limits, now)
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
 		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, now),
@@ -106,6 +107,10 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	})
 	return a, nil
 }
+
+// WarmUp maps the memory hashing needs before the first request; see
+// hash.Hasher.WarmUp.
+func (a *App) WarmUp(ctx context.Context) error { return a.hasher.WarmUp(ctx) }
 
 // Drain lets the requests waiting in a batch commit and refuses new ones,
 // within ctx: the first step of a shutdown, after the HTTP server stopped

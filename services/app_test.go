@@ -39,7 +39,7 @@ func TestHousekeeping(t *testing.T) {
 			PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.DB.IssueToken(ctx, id, id, expires, now); err != nil {
+		if _, err := a.DB.IssueToken(ctx, id, id, expires, now); err != nil {
 			t.Fatal(err)
 		}
 	}

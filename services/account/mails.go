@@ -38,18 +38,11 @@ func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, now func() time
 // account), a queue.Permanent error when the email cannot be rendered, a
 // wrapped database error.
 func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
-	u, err := m.db.UserByEmailKey(ctx, job.EmailKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return models.Message{}, queue.ErrNoRecipient
-	}
-	if err != nil {
-		return models.Message{}, fmt.Errorf("find account: %w", err)
-	}
 	plain, hash := newToken()
 	now := m.now()
-	err = m.db.IssueToken(ctx, u.ID, hash, now.Add(m.reset.TokenTTL), now)
+	u, err := m.db.IssueToken(ctx, job.EmailKey, hash, now.Add(m.reset.TokenTTL), now)
 	if errors.Is(err, store.ErrNotFound) {
-		return models.Message{}, queue.ErrNoRecipient // deleted meanwhile
+		return models.Message{}, queue.ErrNoRecipient
 	}
 	if err != nil {
 		return models.Message{}, fmt.Errorf("issue reset token: %w", err)

@@ -38,7 +38,7 @@ const (
 	// DefaultSupportContact is empty: the notice then tells the reader, in
 	// their language, to contact their administrator.
 	DefaultSupportContact  = ""
-	DefaultWorkers         = 4
+	DefaultWorkers         = 100
 	DefaultRetryCap        = 10 * time.Minute
 	DefaultSendGridBaseURL = "https://api.sendgrid.com"
 	DefaultSendTimeout     = 10 * time.Second
@@ -48,6 +48,10 @@ const (
 
 // MaxProductName bounds mail.product_name, which goes into every subject.
 const MaxProductName = 64
+
+// MaxWorkers bounds mail.workers: each worker may hold a database
+// connection and an outgoing HTTP or SMTP connection at once.
+const MaxWorkers = 1000
 
 // Mail configures how emails are sent.
 type Mail struct {
@@ -140,8 +144,8 @@ func (m Mail) Validate() error {
 	if m.SupportContact != "" && strings.TrimSpace(m.SupportContact) == "" {
 		p.add("mail.support_contact is blank; name who to contact, or leave it empty for \"your administrator\"")
 	}
-	if m.Workers < 1 {
-		p.add("mail.workers must be at least 1, got %d", m.Workers)
+	if m.Workers < 1 || m.Workers > MaxWorkers {
+		p.add("mail.workers must be 1–%d, got %d", MaxWorkers, m.Workers)
 	}
 	if m.RetryCap <= 0 {
 		p.add("mail.retry_cap must be positive, got %s", m.RetryCap)

@@ -272,3 +272,17 @@ func BenchmarkHash(b *testing.B) {
 		})
 	}
 }
+
+// WarmUp hashes in every slot and gives up with its context.
+func TestWarmUp(t *testing.T) {
+	t.Parallel()
+	h := mustHasher(t, hcfg(cheap, nil, "", ""))
+	if err := h.WarmUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.WarmUp(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: got %v, want context.Canceled", err)
+	}
+}

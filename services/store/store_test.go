@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestConsumeTokenOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		u := mustUser(t, db, "race")
 		now := time.Now().UTC()
-		if err := db.IssueToken(ctx, u.ID, "hash", now.Add(time.Minute), now); err != nil {
+		if _, err := db.IssueToken(ctx, u.EmailKey, "hash", now.Add(time.Minute), now); err != nil {
 			t.Fatal(err)
 		}
 		tok, err := db.LiveToken(ctx, "hash", now)
@@ -119,13 +120,14 @@ func TestTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		u := mustUser(t, db, "tok")
 		now := time.Now().UTC()
-		if err := db.IssueToken(ctx, "nobody", "h", now.Add(time.Minute), now); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.IssueToken(ctx, "nobody@example.org", "h", now.Add(time.Minute), now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a token for no account: got %v, want ErrNotFound", err)
 		}
 		// A new token supersedes the unused one.
 		for _, h := range []string{"first", "second"} {
-			if err := db.IssueToken(ctx, u.ID, h, now.Add(time.Minute), now); err != nil {
-				t.Fatal(err)
+			got, err := db.IssueToken(ctx, u.EmailKey, h, now.Add(time.Minute), now)
+			if err != nil || got.ID != u.ID || got.Email != u.Email {
+				t.Fatalf("issue: got %+v %v, want the account", got, err)
 			}
 		}
 		if _, err := db.LiveToken(ctx, "first", now); !errors.Is(err, store.ErrNotFound) {
@@ -140,11 +142,11 @@ func TestTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		other := mustUser(t, db, "other")
-		if err := db.IssueToken(ctx, other.ID, "live", now.Add(time.Hour), now); err != nil {
+		if _, err := db.IssueToken(ctx, other.EmailKey, "live", now.Add(time.Hour), now); err != nil {
 			t.Fatal(err)
 		}
 		third := mustUser(t, db, "third")
-		if err := db.IssueToken(ctx, third.ID, "expired", now.Add(time.Minute), now); err != nil {
+		if _, err := db.IssueToken(ctx, third.EmailKey, "expired", now.Add(time.Minute), now); err != nil {
 			t.Fatal(err)
 		}
 		n, err := db.DeleteExpiredTokens(ctx, now.Add(2*time.Minute))
@@ -193,6 +195,27 @@ func TestUnavailableIsClassified(t *testing.T) {
 			if !errors.Is(err, models.ErrUnavailable) {
 				t.Errorf("%s on a closed pool: got %v, want ErrUnavailable", name, err)
 			}
+		}
+	})
+}
+
+// Issuers racing for one account leave exactly one live token: each
+// supersedes the others' under the account's row lock.
+func TestIssueTokenConcurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		u := mustUser(t, db, "many")
+		now := time.Now().UTC()
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				if _, err := db.IssueToken(ctx, u.EmailKey, fmt.Sprint("h", i), now.Add(time.Minute), now); err != nil {
+					t.Errorf("issue %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := storetest.Count(t, db, "reset_tokens"); n != 1 {
+			t.Fatalf("%d tokens, want exactly one live token", n)
 		}
 	})
 }

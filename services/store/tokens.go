@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/accountpw/accountpw/models"
 )
 
@@ -22,27 +20,42 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "reset_tokens" }
 
-// IssueToken supersedes the account's unused tokens and stores the hash of a
-// new one that expires at expires, in one transaction. The account row is
-// locked first, so two issuers at once cannot each delete what they see and
-// both insert: one live token per account. (SQLite's IMMEDIATE transactions
-// serialise anyway; GORM leaves FOR UPDATE out there.) Errors: ErrNotFound
-// (no such account), a classified database error.
-func (d *DB) IssueToken(ctx context.Context, userID, hash string, expires, now time.Time) error {
-	return d.InTx(ctx, func(tx *Tx) error {
-		var u userRow
-		err := tx.with(ctx).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Select("id").
-			Where("id = ?", userID).Take(&u).Error
-		if err != nil {
+// IssueToken finds the account whose lookup key is emailKey and makes the
+// hash of a new token, expiring at expires, its one live token, replacing
+// any earlier unused one: a unique index allows one unused token per
+// account, and one upsert writes it, so concurrent issuers leave exactly one
+// live link. It returns the account. On PostgreSQL this is one statement, a
+// round trip per reset email. Errors: ErrNotFound (no such account), a
+// classified database error.
+func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now time.Time) (models.User, error) {
+	const upsert = `INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
+		SELECT id, ?, ?, ? FROM u WHERE true
+		ON CONFLICT (user_id) WHERE used_at IS NULL
+		DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at, created_at = excluded.created_at`
+	if d.postgres {
+		var r userRow
+		res := d.with(ctx).Raw(`WITH u AS (SELECT * FROM users WHERE email_key = ?),
+			i AS (`+upsert+` RETURNING user_id)
+			SELECT u.* FROM u JOIN i ON i.user_id = u.id`, emailKey, hash, expires, now).Scan(&r)
+		if res.Error != nil {
+			return models.User{}, classify("issue token", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return models.User{}, ErrNotFound
+		}
+		return r.user(), nil
+	}
+	// SQLite has no data-modifying CTE: the same in a transaction.
+	var u models.User
+	err := d.InTx(ctx, func(tx *Tx) error {
+		var r userRow
+		if err := tx.with(ctx).Where("email_key = ?", emailKey).Take(&r).Error; err != nil {
 			return classify("issue token", err)
 		}
-		if err := tx.DeleteUnusedTokens(ctx, userID); err != nil {
-			return err
-		}
-		return classify("issue token", tx.with(ctx).Create(&tokenRow{
-			UserID: userID, TokenHash: hash, ExpiresAt: expires, CreatedAt: now,
-		}).Error)
+		u = r.user()
+		return classify("issue token", tx.with(ctx).Exec(`WITH u AS (SELECT ? AS id) `+upsert, u.ID, hash, expires, now).Error)
 	})
+	return u, err
 }
 
 // LiveToken returns the unused, unexpired token stored under hash. Errors:

@@ -1,0 +1,36 @@
+package hash
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+)
+
+// WarmUp computes two throwaway hashes in every slot, all slots at once, so
+// that the memory hashing needs is already mapped before the first request:
+// the first hashes of a new process pay the page faults of every block they
+// touch (on a virtual machine, 64 MiB costs about as much again as the hash
+// itself), and the second round covers the blocks the garbage collector has
+// not freed yet when the next hash starts. It returns the first error, such
+// as ctx ending.
+func (h *Hasher) WarmUp(ctx context.Context) error {
+	var (
+		wg   sync.WaitGroup
+		once sync.Once
+		err  error
+	)
+	for range h.slots.Size() {
+		wg.Go(func() {
+			for range 2 {
+				salt := make([]byte, saltLen)
+				rand.Read(salt) // never fails
+				if _, e := h.derive(ctx, rand.Text(), salt, h.params, keyLen, nil); e != nil {
+					once.Do(func() { err = e })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return err
+}

@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/accountpw/accountpw/models"
 )
 
 // chunked hides the length of a body, as a chunked upload does.
@@ -111,3 +114,28 @@ func TestBrokenBodyIsClientError(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// Every request counts against the per-client ceiling, whatever its body:
+// over the ceiling, a malformed or refused body is a 429 too, and the
+// service sees nothing but Admit.
+func TestCeilingComesFirstForEveryShape(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		req  *http.Request
+	}{
+		{"malformed JSON", put(`{"email":`)},
+		{"unknown member", put(`{"emial":"a@b.co"}`)},
+		{"wrong media type", func() *http.Request { r := put(tokenBody); r.Header.Set("Content-Type", "text/plain"); return r }()},
+		{"token shape", put(tokenBody)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.errs = map[string]error{"Admit": models.RateLimited(9 * time.Second)}
+			rec := serve(f, Options{}, tt.req)
+			mustProblem(t, rec, 429, "rate_limited")
+			if got := f.methods(); got != "Admit" {
+				t.Errorf("got calls %q, want only Admit", got)
+			}
+		})
+	}
+}

@@ -106,17 +106,6 @@ func rejectQuery(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// admit applies the service's coarse per-client ceiling before any byte of
-// the body is read.
-func (s *server) admit(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := s.svc.Admit(c.Request().Context(), clientOf(c)); err != nil {
-			return err
-		}
-		return next(c)
-	}
-}
-
 // cors allows the listed origins, matched exactly: Echo's AllowOrigins would
 // also expand "*" and wildcard patterns, so an AllowOriginFunc does the match.
 // No credentials: the session travels as a bearer token, never a cookie.

@@ -17,19 +17,27 @@ const passwordPath = "/api/v1/account/password"
 // accounts.
 var resetRequested = []byte(`{"status":"accepted","detail":"If an account exists for this address, an email with a reset link is on its way."}`)
 
-// putPassword answers PUT /api/v1/account/password. The query string and the
-// coarse per-client ceiling were checked by route middleware before the body
-// is read.
+// putPassword answers PUT /api/v1/account/password. The query string was
+// checked by route middleware. Every request counts once against the coarse
+// per-client ceiling: {"email"} inside RequestReset, in the same commit as
+// its other limits (the hottest path pays for one transaction, not two),
+// every other request through Admit before anything else is done for it.
+// The body (at most 8 KiB) is read first, so that the shape is known.
 func (s *server) putPassword(c echo.Context) error {
-	raw, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	body, err := decodeJSON(raw)
-	if err != nil {
-		return err
-	}
 	ctx, client := c.Request().Context(), clientOf(c)
+	raw, err := readBody(c)
+	var body passwordBody
+	if err == nil {
+		body, err = decodeJSON(raw)
+	}
+	if err != nil || body.set != hasEmail {
+		if aerr := s.svc.Admit(ctx, client); aerr != nil {
+			return aerr
+		}
+		if err != nil {
+			return err
+		}
+	}
 
 	// The set of members present picks the operation; any other set is a 400, never a guess.
 	switch body.set {

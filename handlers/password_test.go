@@ -46,8 +46,11 @@ func TestPasswordShapes(t *testing.T) {
 		args      []string // of the last call, when set
 		challenge string   // WWW-Authenticate, when set
 	}{
-		{name: "reset requested", req: put(emailBody), status: 202,
-			calls: "Admit,RequestReset", args: []string{canaryEmail}},
+		{name: "reset requested (the ceiling is counted inside RequestReset)", req: put(emailBody), status: 202,
+			calls: "RequestReset", args: []string{canaryEmail}},
+		{name: "reset requested over the ceiling", req: put(emailBody),
+			errs: map[string]error{"RequestReset": models.RateLimited(7 * time.Second)}, status: 429,
+			code: "rate_limited", calls: "RequestReset"},
 		{name: "reset with token", req: put(tokenBody), status: 204,
 			calls: "Admit,Reset", args: []string{canaryToken, canaryNew}},
 		{name: "change with bearer", req: withAuth(put(changeBody), "Bearer "+canaryBearer), status: 204,
@@ -77,7 +80,7 @@ func TestPasswordShapes(t *testing.T) {
 			errs:   map[string]error{"Reset": models.ErrPasswordTooShort},
 			status: 422, code: "password_too_short", calls: "Admit,Reset"},
 		{name: "bad email syntax", req: put(emailBody), errs: map[string]error{"RequestReset": models.ErrInvalidEmail},
-			status: 400, code: "invalid_email", calls: "Admit,RequestReset"},
+			status: 400, code: "invalid_email", calls: "RequestReset"},
 		{name: "wrapped policy error", req: put(tokenBody),
 			errs:   map[string]error{"Reset": fmt.Errorf("reset password: %w", models.ErrPasswordBreached)},
 			status: 422, code: "password_breached", calls: "Admit,Reset"},

@@ -110,7 +110,7 @@ func New(svc Service, opts Options) *echo.Echo {
 		}
 		resource = append(resource, cors(opts.CORSOrigins))
 	}
-	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery, s.admit})...)
+	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery})...)
 	if len(resource) > 0 {
 		// The CORS middleware answers every OPTIONS itself; this is never reached.
 		add(echo.OPTIONS, passwordPath, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, resource...)

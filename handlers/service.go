@@ -12,9 +12,9 @@ import (
 // anything else for a server fault.
 type Service interface {
 	// Admit applies the coarse per-client ceiling to every request of the
-	// password resource, before its body is read (models.RateLimited).
+	// password resource except {"email"} (models.RateLimited).
 	Admit(ctx context.Context, c models.Client) error
-	// RequestReset answers {"email"}.
+	// RequestReset answers {"email"}, counting the per-client ceiling too.
 	RequestReset(ctx context.Context, c models.Client, email string) error
 	// Reset answers {"token","new"}.
 	Reset(ctx context.Context, c models.Client, token, newPassword string) error

@@ -110,10 +110,11 @@ type testEnv struct {
 
 // envConfig is what an envOption may change before the parts are built.
 type envConfig struct {
-	password config.Password
-	limits   config.Limits
-	mailer   mail.Mailer
-	mail     config.Mail
+	password  config.Password
+	limits    config.Limits
+	mailer    mail.Mailer
+	mail      config.Mail
+	noWorkers bool // the queue only takes jobs (benchmarks of the request path)
 }
 
 type envOption func(*envConfig)
@@ -152,6 +153,11 @@ func mustMails(tb testing.TB, db *store.DB, m config.Mail, now func() time.Time)
 // running queue that polls fast.
 func newEnv(t *testing.T, db *store.DB, opts ...envOption) *testEnv {
 	t.Helper()
+	return newEnvTB(t, db, opts...)
+}
+
+func newEnvTB(t testing.TB, db *store.DB, opts ...envOption) *testEnv {
+	t.Helper()
 	e := &testEnv{db: db, mail: newFakeMailer(), clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)},
 		secret: []byte("0123456789abcdef0123456789abcdef"), deliveries: make(chan queue.Delivery, 1000)}
 	ec := envConfig{password: config.Password{Argon2: testParams}, limits: generousLimits(), mailer: e.mail,
@@ -181,8 +187,10 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *testEnv {
 	e.p = New(testReset, Deps{DB: db, Hasher: e.hasher, Policy: policy.New(config.DefaultPassword(), pool), Queue: e.q,
 		Limits: limits, Sessions: sess, Pseudo: NewPseudonymizer([]byte("k")), Log: log, Now: e.clock.Now})
 	ctx, stop := context.WithCancel(context.Background())
-	if err := e.q.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !ec.noWorkers {
+		if err := e.q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)

@@ -25,8 +25,9 @@ type resetRequest struct {
 // resetOutcome is what its batch decided: refused per client (limited), or
 // counted and queued, or counted and silently over the address's quota.
 type resetOutcome struct {
-	limited error
-	queued  bool
+	limited   error
+	limitedBy string
+	queued    bool
 }
 
 // RequestReset validates the address and durably queues a reset email. It
@@ -39,12 +40,17 @@ type resetOutcome struct {
 // transaction counts the limits of a whole batch in one statement, decides
 // each request in arrival order, and inserts the batch's jobs in one more,
 // so the limits and the enqueue still commit atomically for every request.
-// A request answers only after its batch committed. Errors:
-// models.ErrInvalidEmail, models.RateLimited (per client),
+// A request answers only after its batch committed. It counts against the
+// per-client ceiling too, in the same statement as its other limits.
+// Errors: models.ErrInvalidEmail, models.RateLimited (per client),
 // models.ErrUnavailable (shutting down), a wrapped database error (the whole
 // batch failed: nothing of it was counted or queued).
 func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email string) error {
 	if err := models.ValidateEmail(email); err != nil {
+		// Refused before its batch, it still counts against the ceiling.
+		if lerr := p.Admit(ctx, c); lerr != nil {
+			return lerr
+		}
 		return err
 	}
 	key := models.EmailKey(email)
@@ -60,7 +66,7 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 		return fmt.Errorf("request reset: %w", err)
 	}
 	if out.limited != nil {
-		p.event(ctx, c, "throttled", slog.String("limit", "reset_request_ip"))
+		p.event(ctx, c, "throttled", slog.String("limit", out.limitedBy))
 		return out.limited
 	}
 	p.event(ctx, c, "reset_requested", slog.String("recipient", req.recipient), slog.Bool("queued", out.queued))
@@ -82,7 +88,7 @@ func (p *Passwords) flushResets(ctx context.Context, reqs []resetRequest) ([]res
 		}
 		jobs := make([]queue.Reset, 0, len(reqs))
 		for i, v := range verdicts {
-			out[i] = resetOutcome{limited: v.Limited, queued: v.Send}
+			out[i] = resetOutcome{limited: v.Limited, limitedBy: v.LimitedBy, queued: v.Send}
 			if v.Send {
 				r := reqs[i]
 				jobs = append(jobs, queue.Reset{EmailKey: r.key, RequestedAt: r.at, Deadline: r.at.Add(p.reset.TokenTTL),

@@ -48,12 +48,14 @@ type Config struct {
 }
 
 // ForDatabase sizes a batcher for a database that commits transactions in
-// parallel (PostgreSQL: a few flushers) or one at a time (SQLite: one; a
-// second would only wait for the write lock).
+// parallel (PostgreSQL: two flushers, so one batch gathers while the other
+// commits; more would only shrink the batches, and each batch costs the
+// database a transaction) or one at a time (SQLite: one; a second would only
+// wait for the write lock).
 func ForDatabase(parallel bool) Config {
 	c := Config{MaxSize: 128, Flushers: 1, Timeout: 10 * time.Second, Backlog: 4096}
 	if parallel {
-		c.Flushers = 4
+		c.Flushers = 2
 	}
 	return c
 }

@@ -119,17 +119,21 @@ type ResetRequest struct {
 }
 
 // ResetVerdict is the outcome of a ResetRequest: Limited (models.RateLimited,
-// per client: answer 429) or Send (false: over the per-address quota; answer
-// 202 all the same and send nothing).
+// per client: answer 429; LimitedBy names the limit, client_ceiling or
+// reset_request_ip) or Send (false: over the per-address quota; answer 202
+// all the same and send nothing).
 type ResetVerdict struct {
-	Limited error
-	Send    bool
+	Limited   error
+	LimitedBy string
+	Send      bool
 }
 
-// ResetRequests applies both {"email"} limits to many requests inside tx, so
+// ResetRequests applies the {"email"} limits to many requests inside tx, so
 // that they and the enqueue that follows commit once, deciding each request
-// as if they came one after the other: per client first (a minute, then an
-// hour), then per address key, known or not (a quarter hour, then a day).
+// as if they came one after the other: the per-client ceiling that every
+// request of the resource counts against (see Admit), then the client's
+// {"email"} requests (a minute, then an hour), then the address key, known or
+// not (a quarter hour, then a day).
 // The per-address bucket holds a hash of the key, never the address. The
 // counts of a refused request are kept. Errors: a wrapped database error
 // (for the whole batch).
@@ -147,7 +151,7 @@ func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRe
 		sum := sha256.Sum256([]byte("addr:" + r.Key))
 		addr := hex.EncodeToString(sum[:])
 		ip := clientKey(r.IP)
-		plans[i] = []step{{"reset_ip", ip, client[0]}, {"reset_ip", ip, client[1]},
+		plans[i] = []step{{"ip", ip, l.cfg.Client()}, {"reset_ip", ip, client[0]}, {"reset_ip", ip, client[1]},
 			{"reset_addr", addr, address[0]}, {"reset_addr", addr, address[1]}}
 	}
 	verdicts, err := l.decide(ctx, tx.Queries, plans)
@@ -156,8 +160,10 @@ func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRe
 	}
 	for i, v := range verdicts {
 		switch {
-		case v.refused >= 0 && v.refused < len(client):
-			out[i].Limited = models.RateLimited(v.retry)
+		case v.refused == 0:
+			out[i].Limited, out[i].LimitedBy = models.RateLimited(v.retry), "client_ceiling"
+		case v.refused > 0 && v.refused <= len(client):
+			out[i].Limited, out[i].LimitedBy = models.RateLimited(v.retry), "reset_request_ip"
 		case v.refused < 0:
 			out[i].Send = true
 		}

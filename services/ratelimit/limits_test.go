@@ -353,3 +353,51 @@ func TestClientKeyGroupsIPv6By64(t *testing.T) {
 		t.Error("different /64s or IPv4 addresses must not share a bucket")
 	}
 }
+
+// {"email"} requests count against the same per-client ceiling as every
+// other request, in their own batch: the ceiling refuses first, names
+// itself, and a request it refused counts in no other window.
+func TestResetRequestsShareTheCeiling(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		cfg := config.DefaultLimits()
+		cfg.ClientPerMinute = 5
+		l, _ := mustLimits(t, db, cfg)
+		for range 3 {
+			if err := l.Admit(ctx, "192.0.2.5"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var verdicts []ResetVerdict
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			verdicts, err = l.ResetRequests(ctx, tx, []ResetRequest{
+				{IP: "192.0.2.5", Key: "a"}, {IP: "192.0.2.5", Key: "b"}, {IP: "192.0.2.5", Key: "c"}, {IP: "198.51.100.5", Key: "d"}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("%v %v %s %v", verdicts[0].Send, verdicts[1].Send, verdicts[2].LimitedBy, verdicts[3].Send)
+		if got != "true true client_ceiling true" {
+			t.Fatalf("got %s, want the 4th and 5th of the client sent, the 6th refused by the ceiling, another client sent", got)
+		}
+		mustRateLimited(t, verdicts[2].Limited)
+		for _, b := range mustBuckets(t, db) {
+			if strings.Contains(b, "reset_ip") && strings.Contains(b, "192.0.2.5") {
+				// Two sent requests in each of the two windows, none for the refused one.
+				var hits int
+				query := "SELECT hits FROM rate_limit_counters WHERE bucket = ?"
+				if db.Postgres() {
+					query = "SELECT hits FROM rate_limit_counters WHERE bucket = $1"
+				}
+				if err := db.SQL().QueryRow(query, b).Scan(&hits); err != nil {
+					t.Fatal(err)
+				}
+				if hits != 2 {
+					t.Errorf("%s counts %d, want 2 (the refused request counts only in the ceiling)", b, hits)
+				}
+			}
+		}
+	})
+}

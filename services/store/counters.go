@@ -27,38 +27,53 @@ type Window struct {
 // upsert; hits of the same window are summed first) and returns each
 // counter's new total. The rows are written in a fixed order, so concurrent
 // callers that share counters lock them in the same order and never
-// deadlock; in a transaction they stay locked until it ends. Errors: a
-// classified database error.
+// deadlock; in a transaction they stay locked until it ends. On PostgreSQL
+// the statement text is the same for any number of hits (arrays, unnested),
+// so it is planned once per connection. Errors: a classified database error.
 func (q Queries) CountHits(ctx context.Context, hits []Hit) (map[Window]int64, error) {
 	merged := mergeHits(hits)
 	if len(merged) == 0 {
 		return map[Window]int64{}, nil
 	}
-	var sb strings.Builder
-	args := make([]any, 0, 4*len(merged))
-	sb.WriteString("INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits) VALUES ")
-	for i, h := range merged {
-		if i > 0 {
-			sb.WriteString(", ")
+	const upsert = ` ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counters.hits + excluded.hits
+		RETURNING bucket, window_start, hits`
+	var (
+		query string
+		args  []any
+	)
+	if q.postgres {
+		buckets, starts, ends, ns := columns(merged)
+		query = `INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])` + upsert
+		args = []any{buckets, starts, ends, ns}
+	} else {
+		var sb strings.Builder
+		args = make([]any, 0, 4*len(merged))
+		sb.WriteString("INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits) VALUES ")
+		for i, h := range merged {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?)")
+			args = append(args, h.Bucket, h.Start, h.End, h.N)
 		}
-		sb.WriteString("(?, ?, ?, ?)")
-		args = append(args, h.Bucket, h.Start, h.End, h.N)
+		query = sb.String() + upsert
 	}
-	sb.WriteString(` ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counters.hits + excluded.hits
-		RETURNING bucket, window_start, hits`)
-	var rows []struct {
-		Bucket      string
-		WindowStart int64
-		Hits        int64
-	}
-	if err := q.with(ctx).Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+	rows, err := q.conn.QueryContext(ctx, query, args...)
+	if err != nil {
 		return nil, classify("count rate limits", err)
 	}
-	totals := make(map[Window]int64, len(rows))
-	for _, r := range rows {
-		totals[Window{r.Bucket, r.WindowStart}] = r.Hits
+	defer rows.Close()
+	totals := make(map[Window]int64, len(merged))
+	for rows.Next() {
+		var w Window
+		var n int64
+		if err := rows.Scan(&w.Bucket, &w.Start, &n); err != nil {
+			return nil, classify("count rate limits", err)
+		}
+		totals[w] = n
 	}
-	return totals, nil
+	return totals, classify("count rate limits", rows.Err())
 }
 
 // UncountHits takes hits back from their counters (never below zero), in
@@ -68,20 +83,40 @@ func (q Queries) UncountHits(ctx context.Context, hits []Hit) error {
 	if len(merged) == 0 {
 		return nil
 	}
-	var sb strings.Builder
-	args := make([]any, 0, 3*len(merged))
-	sb.WriteString("WITH v (bucket, window_start, n) AS (VALUES ")
-	for i, h := range merged {
-		if i > 0 {
-			sb.WriteString(", ")
+	const update = ` UPDATE rate_limit_counters SET hits = CASE WHEN hits > v.n THEN hits - v.n ELSE 0 END FROM v
+		WHERE rate_limit_counters.bucket = v.bucket AND rate_limit_counters.window_start = v.window_start`
+	var (
+		query string
+		args  []any
+	)
+	if q.postgres {
+		buckets, starts, _, ns := columns(merged)
+		query = `WITH v (bucket, window_start, n) AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]))` + update
+		args = []any{buckets, starts, ns}
+	} else {
+		var sb strings.Builder
+		args = make([]any, 0, 3*len(merged))
+		sb.WriteString("WITH v (bucket, window_start, n) AS (VALUES ")
+		for i, h := range merged {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?)")
+			args = append(args, h.Bucket, h.Start, h.N)
 		}
-		// Typed, so PostgreSQL does not take the parameters for text.
-		sb.WriteString("(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
-		args = append(args, h.Bucket, h.Start, h.N)
+		query = sb.String() + ")" + update
 	}
-	sb.WriteString(`) UPDATE rate_limit_counters SET hits = CASE WHEN hits > v.n THEN hits - v.n ELSE 0 END FROM v
-		WHERE rate_limit_counters.bucket = v.bucket AND rate_limit_counters.window_start = v.window_start`)
-	return classify("give back rate limits", q.with(ctx).Exec(sb.String(), args...).Error)
+	_, err := q.conn.ExecContext(ctx, query, args...)
+	return classify("give back rate limits", err)
+}
+
+// columns splits hits into one array per column, for unnest.
+func columns(hits []Hit) (buckets []string, starts, ends, ns []int64) {
+	buckets, starts, ends, ns = make([]string, len(hits)), make([]int64, len(hits)), make([]int64, len(hits)), make([]int64, len(hits))
+	for i, h := range hits {
+		buckets[i], starts[i], ends[i], ns[i] = h.Bucket, h.Start, h.End, h.N
+	}
+	return buckets, starts, ends, ns
 }
 
 // mergeHits sums the hits of each window and orders them by window.

@@ -74,7 +74,7 @@ func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	d := &DB{Queries: Queries{g}, gorm: g, sql: sqlDB, postgres: cfg.Postgres()}
+	d := &DB{Queries: Queries{db: g, conn: sqlDB, postgres: cfg.Postgres()}, gorm: g, sql: sqlDB, postgres: cfg.Postgres()}
 	if !cfg.Postgres() {
 		sqlDB.SetMaxOpenConns(sqliteConns)
 		return d, nil

@@ -9,7 +9,19 @@ import (
 )
 
 // Queries are the named queries, on the pool (DB) or in a transaction (Tx).
-type Queries struct{ db *gorm.DB }
+// The hottest ones (the rate-limit counters) skip GORM and run on conn, the
+// database/sql pool or transaction underneath.
+type Queries struct {
+	db       *gorm.DB
+	conn     sqlConn
+	postgres bool
+}
+
+// sqlConn is what *sql.DB and *sql.Tx have in common.
+type sqlConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
 
 func (q Queries) with(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }
 
@@ -33,7 +45,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		if !ok {
 			return errors.New("store: transaction without a database/sql Tx")
 		}
-		fnErr = fn(&Tx{Queries: Queries{g}, sql: sqlTx})
+		fnErr = fn(&Tx{Queries: Queries{db: g, conn: sqlTx, postgres: d.postgres}, sql: sqlTx})
 		return fnErr
 	})
 	if fnErr != nil {

@@ -27,11 +27,17 @@ import (
 // Policy limits. A password whose letters and symbols, once every context
 // word is cut out, number fewer than minOwnRunes is "built from" context.
 // zxcvbn sees only the first strengthRunes: its cost grows faster than the
-// square of the length (about 60–80 ms at 100 runes on a 2-core host), and
-// no password gets stronger in its estimate past that.
+// square of the length (about 25 ms at 100 runes on a 2-core host, 2.6 ms at
+// 41), and no password gets stronger in its estimate past that. It first
+// sees only the first quickRunes (0.7 ms): appending characters never makes
+// a password easier to guess in zxcvbn's model (its guesses are a product
+// over matches covering the whole password, each at least one), so a
+// password whose beginning already scores high enough is accepted without
+// estimating the rest; only the others pay for the longer estimate.
 const (
 	minOwnRunes   = 8
 	minPartRunes  = 4
+	quickRunes    = 24
 	strengthRunes = 100
 )
 
@@ -112,14 +118,21 @@ func (p *Policy) Check(ctx context.Context, normalized, email string) error {
 	return nil
 }
 
-// strength runs zxcvbn on the first strengthRunes of the password inside a
-// bounded slot. Errors: models.ErrHashBusy, ctx's error.
+// strength runs zxcvbn inside a bounded slot: on the first quickRunes of the
+// password, and when that does not reach MinScore and the password is
+// longer, on its first strengthRunes. Errors: models.ErrHashBusy, ctx's
+// error.
 func (p *Policy) strength(ctx context.Context, pw string, inputs []string) (int, error) {
 	release, err := p.slots.Acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
+	quick := prefix(pw, quickRunes)
+	score := zxcvbn.PasswordStrength(quick, inputs).Score
+	if score >= p.minScore || len(quick) == len(pw) {
+		return score, nil
+	}
 	return zxcvbn.PasswordStrength(prefix(pw, strengthRunes), inputs).Score, nil
 }
 

@@ -156,3 +156,34 @@ func BenchmarkPolicyCheck(b *testing.B) {
 		})
 	}
 }
+
+// The quick estimate of a password's beginning never accepts what the
+// estimate of the whole (first 100 runes) refuses, over passwords built the
+// way weak ones are (words, repetition, sequences, dates, keyboard walks,
+// the address) and random ones, at every length from 20 to 60.
+func TestQuickEstimateAgreesWithTheWhole(t *testing.T) {
+	t.Parallel()
+	parts := []string{"password", "monkey", "dragon", "aaaa", "1234", "2024", "qwerty", "asdfgh", "abcd",
+		"!", "ann", "example", "zz", "Summer", "letmein", "1qaz2wsx", "ilove", "you", " ", "0000"}
+	random := func(n int) string { return mustRandom(t, n) }
+	inputs := []string{"ann@example.org", "ann", "example", "accountpw"}
+	seed := uint64(1)
+	next := func(n int) int { seed = seed*6364136223846793005 + 1442695040888963407; return int(seed>>33) % n }
+	for range 400 {
+		var b strings.Builder
+		n := 20 + next(41)
+		for b.Len() < n {
+			if next(5) == 0 {
+				b.WriteString(random(1 + next(3)))
+			} else {
+				b.WriteString(parts[next(len(parts))])
+			}
+		}
+		pw := b.String()
+		quick := zxcvbn.PasswordStrength(prefix(pw, quickRunes), inputs).Score
+		whole := zxcvbn.PasswordStrength(prefix(pw, strengthRunes), inputs).Score
+		if quick >= 3 && whole < 3 {
+			t.Errorf("%q: its first %d runes score %d, the whole %d", pw, quickRunes, quick, whole)
+		}
+	}
+}

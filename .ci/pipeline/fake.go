@@ -21,6 +21,7 @@ type provider struct {
 	keep     bool // keep each recipient's latest body
 	bodies   map[string]string
 	accepted map[string]time.Time // recipient → first acceptance
+	counts   map[string]int       // recipient → messages accepted
 	count    int
 	first    time.Time
 	last     time.Time
@@ -31,7 +32,8 @@ func newProvider(delay time.Duration) (*provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &provider{delay: delay, accepted: map[string]time.Time{}, bodies: map[string]string{}, url: "http://" + ln.Addr().String()}
+	p := &provider{delay: delay, accepted: map[string]time.Time{}, counts: map[string]int{}, bodies: map[string]string{},
+		url: "http://" + ln.Addr().String()}
 	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
@@ -61,6 +63,7 @@ func (p *provider) serve(w http.ResponseWriter, r *http.Request) {
 	if _, seen := p.accepted[to]; !seen {
 		p.accepted[to] = now
 	}
+	p.counts[to]++
 	if p.keep {
 		p.bodies[to] = string(b)
 	}
@@ -92,6 +95,13 @@ func (p *provider) body(to string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.bodies[to]
+}
+
+// received is how many messages were accepted for a recipient.
+func (p *provider) received(to string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[to]
 }
 
 func (p *provider) close() { _ = p.srv.Close() }

@@ -21,6 +21,11 @@
 //	         a warm-up, against raw argon2id (64 MiB, t=3, p=4) measured in
 //	         this process at the same concurrency.
 //	sqlite   the email mode against the embedded SQLite default.
+//	replicas three serve processes behind HAProxy on one PostgreSQL, under
+//	         3,000 {"email"} from many client addresses, 50 resets and 50
+//	         changes, while one replica is killed (SIGKILL) and restarted and
+//	         another loses its database for 5 s; checks that nothing is lost
+//	         and nothing answers 500 (not in the default modes: -modes replicas).
 //
 // It prints one JSON summary on stdout (progress on stderr). It needs
 // PostgreSQL on 127.0.0.1:5432 (trust auth; -admin) and pgbench; it creates
@@ -56,7 +61,7 @@ type options struct {
 func main() {
 	var o options
 	var modes string
-	flag.StringVar(&modes, "modes", "email,drain,lag,hashing,sqlite", "what to measure, comma-separated")
+	flag.StringVar(&modes, "modes", "email,drain,lag,hashing,sqlite", "what to measure, comma-separated (also: replicas)")
 	flag.StringVar(&o.bin, "bin", "", "accountpw binary (default: build one)")
 	flag.StringVar(&o.admin, "admin", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "maintenance database")
 	flag.IntVar(&o.runs, "runs", 3, "runs of each mode")
@@ -114,7 +119,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		fn   func(context.Context, options, int) (any, error)
 	}
 	for _, s := range []step{{"email", emailMode}, {"drain", drainMode}, {"lag", lagMode},
-		{"hashing", hashingMode}, {"sqlite", sqliteMode}} {
+		{"hashing", hashingMode}, {"sqlite", sqliteMode}, {"replicas", replicasMode}} {
 		if !o.modes[s.name] {
 			continue
 		}

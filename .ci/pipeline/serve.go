@@ -59,6 +59,12 @@ func (d *database) drop() {
 // seed inserts accounts for the addresses, with a placeholder hash: the
 // email modes never verify a password.
 func seed(ctx context.Context, url string, addrs []string) error {
+	return seedWith(ctx, url, addrs, "x")
+}
+
+// seedWith inserts accounts for the addresses, ids "u-" + address, all with
+// the password hash phc.
+func seedWith(ctx context.Context, url string, addrs []string, phc string) error {
 	driver, dsn := "pgx", url
 	if !strings.HasPrefix(url, "postgres") {
 		driver, dsn = "sqlite", url // a SQLite file
@@ -68,11 +74,13 @@ func seed(ctx context.Context, url string, addrs []string) error {
 		return err
 	}
 	defer db.Close()
-	now := time.Now().UTC()
+	// A second in the past, so that a bearer issued now is not older than
+	// the password.
+	now := time.Now().UTC().Add(-time.Second)
 	for start := 0; start < len(addrs); start += 1000 {
 		end := min(start+1000, len(addrs))
 		var sb strings.Builder
-		args := make([]any, 0, 6*(end-start))
+		args := make([]any, 0, 7*(end-start))
 		sb.WriteString("INSERT INTO users (id, email, email_key, password_hash, password_changed_at, created_at, updated_at) VALUES ")
 		for i, a := range addrs[start:end] {
 			if i > 0 {
@@ -80,11 +88,11 @@ func seed(ctx context.Context, url string, addrs []string) error {
 			}
 			if driver == "pgx" {
 				n := len(args)
-				fmt.Fprintf(&sb, "($%d, $%d, $%d, 'x', $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
 			} else {
-				sb.WriteString("(?, ?, ?, 'x', ?, ?, ?)")
+				sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
 			}
-			args = append(args, fmt.Sprintf("u-%s", a), a, a, now, now, now)
+			args = append(args, "u-"+a, a, a, phc, now, now, now)
 		}
 		if _, err := db.ExecContext(ctx, sb.String(), args...); err != nil {
 			return fmt.Errorf("seed: %w", err)

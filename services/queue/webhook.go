@@ -85,7 +85,9 @@ func (w *webhookWorker) NextRetry(job *river.Job[Webhook]) time.Time {
 // from when webhook.url was set: a dead letter at once.
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[Webhook]) error {
 	q, a := w.q, job.Args
-	log := func(outcome string, err error) { q.logDelivery(ctx, KindWebhook, a.MessageID, job.Attempt, "", outcome, err) }
+	log := func(outcome string, err error) {
+		q.logDelivery(ctx, KindWebhook, a.MessageID, job.Attempt, "", outcome, err)
+	}
 	if q.deps.Webhooks == nil {
 		err := errors.New("webhook: webhook.url is not set any more; the event was not sent")
 		log("dead_letter", err)

@@ -114,9 +114,9 @@ func decide(l importLine, v *importView, now time.Time) (importDecision, error) 
 	if l.hasLocale {
 		next.Locale = l.locale
 	}
-	switch {
-	case l.hash == "":
-	case l.hash == cur.PasswordHash:
+	switch l.hash {
+	case "":
+	case cur.PasswordHash:
 		if !l.changedAt.IsZero() {
 			next.PasswordChangedAt = l.changedAt
 		}

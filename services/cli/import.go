@@ -41,7 +41,7 @@ func (a *app) importCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("users import: %w", err)
 				}
-				defer f.Close()
+				defer f.Close() //nolint:errcheck // only read
 				in, name = f, args[0]
 			}
 			return a.withApp(ctx, func(app *services.App) error { return a.runImport(ctx, app, in, name, dryRun) })

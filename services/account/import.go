@@ -238,7 +238,7 @@ func (im *importer) apply(ctx context.Context, batch []importLine, parseNotes []
 			}
 			if d.kept {
 				notes = append(notes, ImportNote{Line: l.n, Reason: "password_hash not taken: the account's password " +
-					"was set later than the line's password_changed_at (the account was updated otherwise)"})
+					"was set later than the line's password_changed_at"})
 			}
 			switch d.outcome {
 			case lineImported:

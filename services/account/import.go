@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"time"
 
-	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/store"
-	"github.com/accountpw/accountpw/services/webhook"
 )
 
 // Import limits.
@@ -120,44 +117,6 @@ func (p *Passwords) Import(ctx context.Context, r io.Reader, opts ImportOptions)
 		}
 	}
 	return im.sum, nil
-}
-
-// errBlankLine marks a line of white space only, which is skipped.
-var errBlankLine = errors.New("blank line")
-
-// errLineTooLong is readLine's error for a line over MaxImportLine bytes.
-var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxImportLine)
-
-// parseRaw turns one read line into an account, or the reason it is none.
-func parseRaw(n int, raw []byte, readErr error, now time.Time) (importLine, error) {
-	if errors.Is(readErr, errLineTooLong) {
-		return importLine{}, errLineTooLong
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return importLine{}, errBlankLine
-	}
-	return parseImportLine(n, raw, now)
-}
-
-// readLine returns the next line without its line ending. A line longer
-// than the reader's buffer is consumed and reported as errLineTooLong; the
-// last line may lack a newline (io.EOF with data).
-func readLine(br *bufio.Reader) ([]byte, error) {
-	b, err := br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = br.ReadSlice('\n')
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		return []byte{}, errLineTooLong
-	}
-	if errors.Is(err, io.EOF) && len(b) == 0 {
-		return nil, io.EOF
-	}
-	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
-	return b, err
 }
 
 // importer carries an import's running state from batch to batch.
@@ -271,64 +230,4 @@ func (im *importer) apply(ctx context.Context, batch []importLine, parseNotes []
 		return err
 	})
 	return counts, notes, err
-}
-
-// write runs a batch's plan inside tx: each round's inserts and updates as
-// multi-row statements, then the end of reset tokens and the events.
-func (im *importer) write(ctx context.Context, tx *store.Tx, plan *importPlan, now time.Time) error {
-	for _, round := range plan.rounds {
-		var inserts, updates []models.User
-		for _, w := range round {
-			if w.insert {
-				inserts = append(inserts, w.user)
-			} else {
-				updates = append(updates, w.user)
-			}
-		}
-		if err := tx.InsertUsers(ctx, inserts); err != nil {
-			return err
-		}
-		if err := tx.UpdateUsers(ctx, updates); err != nil {
-			return err
-		}
-	}
-	if len(plan.endTokens) > 0 {
-		if err := tx.DeleteUnusedTokensOf(ctx, plan.endTokens); err != nil {
-			return err
-		}
-	}
-	if len(plan.changed) == 0 || !im.p.Queue.SendsEvents() {
-		return nil
-	}
-	events := make([]webhook.Event, 0, len(plan.changed))
-	for _, u := range plan.changed {
-		e, err := webhook.PasswordChanged(u.ID, webhook.MethodImport, u.PasswordChangedAt, now)
-		if err != nil {
-			return err
-		}
-		events = append(events, e)
-	}
-	return im.p.Queue.EnqueueEvents(ctx, tx, events)
-}
-
-func firstLine(batch []importLine, notes []ImportNote) int {
-	n := 0
-	if len(batch) > 0 {
-		n = batch[0].n
-	}
-	if len(notes) > 0 && (n == 0 || notes[0].Line < n) {
-		n = notes[0].Line
-	}
-	return n
-}
-
-func lastLine(batch []importLine, notes []ImportNote) int {
-	n := 0
-	if len(batch) > 0 {
-		n = batch[len(batch)-1].n
-	}
-	if len(notes) > 0 {
-		n = max(n, notes[len(notes)-1].Line)
-	}
-	return n
 }

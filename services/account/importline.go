@@ -1,6 +1,7 @@
 package account
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,44 @@ import (
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/hash"
 )
+
+// errBlankLine marks a line of white space only, which is skipped.
+var errBlankLine = errors.New("blank line")
+
+// errLineTooLong is readLine's error for a line over MaxImportLine bytes.
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxImportLine)
+
+// parseRaw turns one read line into an account, or the reason it is none.
+func parseRaw(n int, raw []byte, readErr error, now time.Time) (importLine, error) {
+	if errors.Is(readErr, errLineTooLong) {
+		return importLine{}, errLineTooLong
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return importLine{}, errBlankLine
+	}
+	return parseImportLine(n, raw, now)
+}
+
+// readLine returns the next line without its line ending. A line longer
+// than the reader's buffer is consumed and reported as errLineTooLong; the
+// last line may lack a newline (io.EOF with data).
+func readLine(br *bufio.Reader) ([]byte, error) {
+	b, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = br.ReadSlice('\n')
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return []byte{}, errLineTooLong
+	}
+	if errors.Is(err, io.EOF) && len(b) == 0 {
+		return nil, io.EOF
+	}
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+	return b, err
+}
 
 // importLine is one account of an import file, checked: every rule that
 // needs no database has passed.

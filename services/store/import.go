@@ -91,7 +91,7 @@ func (q Queries) UpdateUsers(ctx context.Context, users []models.User) error {
 	// SQLite has no such types, and a cast there would change what is
 	// stored (a time would become a number), so it binds them as they come.
 	text, ts := "CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)"
-	if q.db.Dialector.Name() != "postgres" {
+	if !q.postgres {
 		text, ts = "?", "?"
 	}
 	row := "(" + strings.Join([]string{text, text, text, text, text, ts, ts}, ", ") + ")"

@@ -2,10 +2,14 @@ package models
 
 import "time"
 
-// User is an account whose password this service manages. Email is the
-// address as stored (mail goes only there); EmailKey is its lookup form (see
-// EmailKey) and is unique. Locale, when set, is the language its emails are
-// written in (a BCP 47 tag checked by Languages.ParseLocale).
+// User is an account whose password this service manages. ID is the
+// adopting application's own id for the person when it brought one (see
+// ValidateUserID), else a generated UUID; it is the sub of bearer tokens.
+// PasswordHash is empty for an account without a password (imported
+// without one: it can only be reset by email). Email is the address as
+// stored (mail goes only there); EmailKey is its lookup form (see EmailKey)
+// and is unique. Locale, when set, is the language its emails are written
+// in (a BCP 47 tag checked by Languages.ParseLocale).
 type User struct {
 	ID                string
 	Email             string

@@ -16,6 +16,7 @@ import (
 	"github.com/accountpw/accountpw/services/sessions"
 	"github.com/accountpw/accountpw/services/slots"
 	"github.com/accountpw/accountpw/services/store"
+	"github.com/accountpw/accountpw/services/webhook"
 )
 
 // Options change how Open builds the application; the zero value is what
@@ -88,11 +89,18 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	// Without webhook.url there is no sender, and no event is ever queued.
+	var hooks *webhook.Sender
+	if cfg.Webhook.Enabled() {
+		if hooks, err = webhook.New(cfg.Webhook, now); err != nil {
+			return nil, err
+		}
+	}
 	a := &App{DB: db, cfg: cfg, hasher: hasher, jwtSecret: secret, log: log, now: now}
 	a.Limits = ratelimit.New(db, cfg.Limits, now)
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
 		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, now),
-		Housekeeping: a.housekeeping, Log: log, Now: now,
+		Housekeeping: a.housekeeping, Log: log, Now: now, Webhooks: hooks,
 	}, queue.DefaultTuning(db.Postgres()))
 	if err != nil {
 		return nil, err

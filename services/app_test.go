@@ -90,3 +90,26 @@ func TestOpenRefusesBrokenTemplates(t *testing.T) {
 		t.Errorf("got %v, want an error naming %s", err, path)
 	}
 }
+
+// The queue sends events exactly when webhook.url is set.
+func TestOpenWiresWebhooks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook config.Webhook
+		want bool
+	}{
+		{"no URL", config.Webhook{}, false},
+		{"a URL and a secret", config.Webhook{URL: "http://127.0.0.1:9/hooks", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, true},
+	} {
+		cfg := testConfig(t)
+		cfg.Webhook = tc.hook
+		a, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Queue.SendsEvents(); got != tc.want {
+			t.Errorf("%s: SendsEvents %v, want %v", tc.name, got, tc.want)
+		}
+		a.Close()
+	}
+}

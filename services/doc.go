@@ -12,9 +12,11 @@
 //	policy     whether a new password is acceptable
 //	ratelimit  rate limits counted in the database
 //	mail       rendering and the log, SendGrid and SMTP providers
-//	queue      the durable mail queue (River)
+//	webhook    signed password.changed events for the adopting application
+//	queue      the durable mail and event queue (River)
 //	sessions   bearer JWT verification
-//	account    the operations: request a reset, reset, change, create
+//	account    the operations: request a reset, reset, change; the
+//	           operator's create, import, show, set-email and delete
 //
 // Imports point down this list (config and models at the bottom); nothing
 // under services imports echo or handlers. The command line, services/cli,

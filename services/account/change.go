@@ -37,6 +37,13 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 		p.event(ctx, c, "throttled", slog.String("limit", "wrong_old_password"), slog.String("user_id", u.ID))
 		return err
 	}
+	// An account imported without a password has no hash: no old password
+	// is right, and the way in is a reset by email. It is a wrong password
+	// like any other (counted above), not a stored-hash fault.
+	if u.PasswordHash == "" {
+		p.event(ctx, c, "change_failed", slog.String("user_id", u.ID), slog.String("reason", "no_password"))
+		return models.ErrWrongPassword
+	}
 	// The old password goes to Verify as sent: an imported hash may have
 	// been made of it unnormalised, and Verify knows which forms each
 	// format needs (for ours, the NFKC form).

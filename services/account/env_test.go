@@ -21,6 +21,7 @@ import (
 	"github.com/accountpw/accountpw/services/slots"
 	"github.com/accountpw/accountpw/services/store"
 	"github.com/accountpw/accountpw/services/store/storetest"
+	"github.com/accountpw/accountpw/services/webhook"
 )
 
 // Cheap argon2 parameters for tests; production values come from config.
@@ -114,7 +115,8 @@ type envConfig struct {
 	limits    config.Limits
 	mailer    mail.Mailer
 	mail      config.Mail
-	noWorkers bool // the queue only takes jobs (benchmarks of the request path)
+	webhook   config.Webhook
+	noWorkers bool // the queue only takes jobs until the test calls start (benchmarks of the request path)
 }
 
 type envOption func(*envConfig)
@@ -174,8 +176,14 @@ func newEnvTB(t testing.TB, db *store.DB, opts ...envOption) *testEnv {
 	e.logs = &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	limits := ratelimit.New(db, ec.limits, e.clock.Now)
+	var hooks *webhook.Sender
+	if ec.webhook.Enabled() {
+		if hooks, err = webhook.New(ec.webhook, e.clock.Now); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.q, err = queue.New(ec.mail, queue.Deps{DB: db, Mailer: ec.mailer, Composer: mustMails(t, db, ec.mail, e.clock.Now),
-		Log: log, Now: e.clock.Now, Observe: func(d queue.Delivery) { e.deliveries <- d }},
+		Log: log, Now: e.clock.Now, Observe: func(d queue.Delivery) { e.deliveries <- d }, Webhooks: hooks},
 		queue.Tuning{RetryBase: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -186,22 +194,32 @@ func newEnvTB(t testing.TB, db *store.DB, opts ...envOption) *testEnv {
 	}
 	e.p = New(testReset, Deps{DB: db, Hasher: e.hasher, Policy: policy.New(config.DefaultPassword(), pool), Queue: e.q,
 		Limits: limits, Sessions: sess, Pseudo: NewPseudonymizer([]byte("k")), Log: log, Now: e.clock.Now})
-	ctx, stop := context.WithCancel(context.Background())
-	if !ec.noWorkers {
-		if err := e.q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	t.Cleanup(func() {
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c()
 		if err := errors.Join(e.p.Close(sctx), limits.Close(sctx)); err != nil {
 			t.Errorf("drain: %v", err)
 		}
+	})
+	if !ec.noWorkers {
+		e.start(t)
+	}
+	return e
+}
+
+// start runs the queue's workers until the test ends.
+func (e *testEnv) start(t testing.TB) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	if err := e.q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
 		_ = e.q.Stop(sctx)
 		stop()
 	})
-	return e
 }
 
 // waitDelivery waits for the next delivery outcome of any job.

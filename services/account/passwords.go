@@ -1,11 +1,12 @@
 // Package account holds the password resource's operations: requesting a
 // reset (RequestReset), completing one with a token (Reset), changing a
-// known password (Change) and creating accounts (CreateUser); and the
-// Composer the mail queue calls to turn its jobs into emails, which issues
-// each reset token at the send attempt.
+// known password (Change); the operator's account commands (CreateUser,
+// Import, Account, SetEmail, DeleteUser); the password.changed event queued
+// with every new password; and the Composer the mail queue calls to turn
+// its jobs into emails, which issues each reset token at the send attempt.
 //
 // It imports models, config, store, hash, policy, ratelimit, queue, mail
-// (for rendering) and sessions.
+// (for rendering), sessions and webhook (to build events).
 package account
 
 import (

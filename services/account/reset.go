@@ -82,7 +82,7 @@ func (p *Passwords) tokenFailed(ctx context.Context, c models.Client) error {
 
 // setPassword stores a new hash, moves password_changed_at (ending every
 // earlier session), deletes every outstanding reset token of the account and
-// queues the notice, all inside tx. The write is guarded by the hash read
+// queues the notice and the password.changed event, all inside tx. The write is guarded by the hash read
 // with u: if another change committed since, it returns store.ErrConflict
 // and the caller answers as its operation requires.
 func (p *Passwords) setPassword(ctx context.Context, tx *store.Tx, u models.User, phc string,
@@ -93,7 +93,10 @@ func (p *Passwords) setPassword(ctx context.Context, tx *store.Tx, u models.User
 	if err := tx.DeleteUnusedTokens(ctx, u.ID); err != nil {
 		return err
 	}
-	return p.Queue.EnqueueNotice(ctx, tx, queue.Notice{UserID: u.ID, Change: method, At: now,
+	if err := p.Queue.EnqueueNotice(ctx, tx, queue.Notice{UserID: u.ID, Change: method, At: now,
 		Deadline: now.Add(noticeDeadline), IP: c.IP, RequestID: c.RequestID, Recipient: p.Pseudo.Email(u.Email),
-		Language: mail.Negotiate(c.Languages)})
+		Language: mail.Negotiate(c.Languages)}); err != nil {
+		return err
+	}
+	return p.queueChanged(ctx, tx, u.ID, method, now)
 }

@@ -1,21 +1,17 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services"
-	"github.com/accountpw/accountpw/services/account"
 	"github.com/accountpw/accountpw/services/sessions"
 )
 
@@ -40,59 +36,6 @@ func (a *app) migrateCmd() *cobra.Command {
 	}
 }
 
-func (a *app) usersCmd() *cobra.Command {
-	users := &cobra.Command{
-		Use:   "users",
-		Short: "Manage accounts",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New(`"accountpw users" needs a command: create`)
-		},
-	}
-	var email, locale string
-	var fromStdin bool
-	create := &cobra.Command{
-		Use:   "create --email E --password-stdin [--locale TAG]",
-		Short: "Create an account; the password is the first line of stdin, and the password policy applies",
-		Long: "Create an account and print {\"id\":…,\"email\":…}. The password is the first line of\n" +
-			"standard input (never an argument, which other users of the machine could read).",
-		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			if !fromStdin {
-				return usage(errors.New("--password-stdin is required: the password is read from standard input only"))
-			}
-			if _, err := models.Languages.ParseLocale(locale); err != nil {
-				return usage(fmt.Errorf("--locale: %w", err))
-			}
-			cfg, log, err := a.setup(false)
-			if err != nil {
-				return err
-			}
-			line, err := bufio.NewReader(a.env.Stdin).ReadString('\n')
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("read password: %w", err)
-			}
-			line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-			app, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
-			if err != nil {
-				return err
-			}
-			defer app.Close()
-			created, err := app.Passwords.CreateUserWith(ctx, account.NewUser{Email: email, Password: line, Locale: locale})
-			if err != nil {
-				return fmt.Errorf("create user: %w", err)
-			}
-			return json.NewEncoder(a.env.Stdout).Encode(map[string]string{"id": created.ID, "email": created.Email})
-		}),
-	}
-	create.Flags().StringVar(&email, "email", "", "address of the account (required)")
-	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin (required)")
-	create.Flags().StringVar(&locale, "locale", "", "the account's language for its emails: en, de, fr or es (default: the request's)")
-	mustRequire(create, "email", "password-stdin")
-	users.AddCommand(create)
-	return users
-}
-
 func (a *app) tokenCmd() *cobra.Command {
 	var userID string
 	var ttl time.Duration
@@ -107,6 +50,10 @@ func (a *app) tokenCmd() *cobra.Command {
 		RunE: a.run(func(context.Context, []string) error {
 			if ttl <= 0 {
 				return usage(fmt.Errorf("--ttl must be positive, got %s", ttl))
+			}
+			// serve refuses a sub that cannot be an account id.
+			if err := models.ValidateUserID(userID); err != nil {
+				return usage(fmt.Errorf("--user-id: %w", err))
 			}
 			cfg, _, err := a.setup(false)
 			if err != nil {

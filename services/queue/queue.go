@@ -2,12 +2,14 @@
 // database, inserted in the caller's transaction (so a message exists exactly
 // when the change that causes it commits), worked by every replica with
 // retries by outcome, per-job deadlines, dead letters an operator can list
-// and retry, and an hourly housekeeping job run by the leader alone.
+// and retry, and an hourly housekeeping job run by the leader alone. The
+// webhook events for the adopting application travel the same way
+// (webhook.go), delivered with a webhook.Sender.
 //
 // Workers do not know accounts or tokens: they ask a Composer (the account
 // package) to turn a job into a message, then deliver it with a mail.Mailer.
 //
-// It imports models, config, store, mail and River.
+// It imports models, config, store, mail, webhook and River.
 package queue
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/mail"
 	"github.com/accountpw/accountpw/services/store"
+	"github.com/accountpw/accountpw/services/webhook"
 )
 
 // Timing of crash recovery: a job whose process died while sending is
@@ -88,8 +91,8 @@ func Permanent(err error) error { return river.JobCancel(err) }
 
 // Delivery is one delivery outcome, for Deps.Observe.
 type Delivery struct {
-	Kind    string // models.MessageReset or models.MessageNotice
-	Outcome string // sent, retry, throttled, dead_letter, expired, no_account
+	Kind    string // models.MessageReset, models.MessageNotice or KindWebhook
+	Outcome string // sent, retry, throttled, dead_letter, expired, no_account; gone (webhook 410)
 	Attempt int
 }
 
@@ -104,6 +107,9 @@ type Deps struct {
 	Now          func() time.Time
 	// Observe, when set, hears every delivery outcome.
 	Observe func(Delivery)
+	// Webhooks sends events to webhook.url; nil when it is unset, and then
+	// no events are queued.
+	Webhooks *webhook.Sender
 }
 
 // Queue is the durable mail queue.
@@ -123,6 +129,7 @@ func New(cfg config.Mail, d Deps, t Tuning) (*Queue, error) {
 		river.AddWorkerSafely(workers, &mailWorker[Reset]{q: q, kind: models.MessageReset, compose: d.Composer.ComposeReset}),
 		river.AddWorkerSafely(workers, &mailWorker[Notice]{q: q, kind: models.MessageNotice, compose: d.Composer.ComposeNotice}),
 		river.AddWorkerSafely(workers, &housekeepingWorker{q: q}),
+		river.AddWorkerSafely(workers, &webhookWorker{q: q}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("new queue: %w", err)

@@ -65,16 +65,19 @@ func New(ctx context.Context, db *store.DB, cfg config.Auth, secret []byte, now 
 
 // Authenticate verifies a bearer token: signature and algorithm, exp and iat
 // present, exp not passed, issuer and audience when configured, sub an
-// existing account. A token issued (iat, whole seconds) before the account's
-// password_changed_at (truncated to the second) is refused, so a reset or a
-// change ends every earlier session at once. Errors: models.ErrUnauthenticated,
+// existing account's id, matched exactly (a sub that breaks
+// models.ValidateUserID is refused without a query). A token issued (iat,
+// whole seconds) before the account's password_changed_at (truncated to the
+// second) is refused, so a reset or a change ends every earlier session at
+// once. Errors: models.ErrUnauthenticated,
 // models.ErrStaleSession, a wrapped database error.
 func (s *Sessions) Authenticate(ctx context.Context, bearer string) (models.Session, error) {
 	var claims jwt.RegisteredClaims
 	if _, err := s.parser.ParseWithClaims(bearer, &claims, s.keys); err != nil {
 		return models.Session{}, models.ErrUnauthenticated
 	}
-	if claims.IssuedAt == nil || claims.Subject == "" {
+	// A sub that cannot be an account id is refused before any query.
+	if claims.IssuedAt == nil || models.ValidateUserID(claims.Subject) != nil {
 		return models.Session{}, models.ErrUnauthenticated
 	}
 	changedAt, err := s.db.PasswordChangedAt(ctx, claims.Subject)

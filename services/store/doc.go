@@ -2,7 +2,8 @@
 // PostgreSQL or the embedded SQLite file, applies the embedded migrations
 // (the service's own and the mail queue's), and offers named queries over
 // the users, reset_tokens, rate_limit_counters and change_failures tables,
-// on the pool or inside a transaction (InTx).
+// on the pool or inside a transaction (InTx), with multi-row forms for bulk
+// imports (import.go).
 //
 // Every error it returns is classified once, here: ErrNotFound, ErrDuplicate
 // and ErrConflict are outcomes the caller decides about; an error that means

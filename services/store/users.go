@@ -73,3 +73,43 @@ func (q Queries) SetPassword(ctx context.Context, id, readHash, newHash string, 
 	}
 	return nil
 }
+
+// SetEmail replaces the account's address and its lookup key. Errors:
+// ErrNotFound, ErrDuplicate (another account has the key), a classified
+// database error.
+func (q Queries) SetEmail(ctx context.Context, id, email, key string, at time.Time) error {
+	res := q.with(ctx).Model(&userRow{}).Where("id = ?", id).
+		Updates(map[string]any{"email": email, "email_key": key, "updated_at": at})
+	if res.Error != nil {
+		return classify("set email", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser removes the account with its reset tokens (used or not) and
+// its wrong-old-password run, in one transaction. Jobs already queued for it
+// stay: the queue's composer finds no account and drops them. Errors:
+// ErrNotFound, a classified database error.
+func (d *DB) DeleteUser(ctx context.Context, id string) error {
+	return d.InTx(ctx, func(tx *Tx) error {
+		// Tokens first: they refer to the account (the foreign key would
+		// cascade, but only where foreign keys are enforced).
+		if err := tx.with(ctx).Where("user_id = ?", id).Delete(&tokenRow{}).Error; err != nil {
+			return classify("delete user", err)
+		}
+		if err := tx.with(ctx).Exec(`DELETE FROM change_failures WHERE user_id = ?`, id).Error; err != nil {
+			return classify("delete user", err)
+		}
+		res := tx.with(ctx).Where("id = ?", id).Delete(&userRow{})
+		if res.Error != nil {
+			return classify("delete user", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}

@@ -1,0 +1,209 @@
+package account
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/hash"
+)
+
+// errBlankLine marks a line of white space only, which is skipped.
+var errBlankLine = errors.New("blank line")
+
+// errLineTooLong is readLine's error for a line over MaxImportLine bytes.
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxImportLine)
+
+// parseRaw turns one read line into an account, or the reason it is none.
+func parseRaw(n int, raw []byte, readErr error, now time.Time) (importLine, error) {
+	if errors.Is(readErr, errLineTooLong) {
+		return importLine{}, errLineTooLong
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return importLine{}, errBlankLine
+	}
+	return parseImportLine(n, raw, now)
+}
+
+// readLine returns the next line without its line ending. A line longer
+// than the reader's buffer is consumed and reported as errLineTooLong; the
+// last line may lack a newline (io.EOF with data).
+func readLine(br *bufio.Reader) ([]byte, error) {
+	b, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = br.ReadSlice('\n')
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return []byte{}, errLineTooLong
+	}
+	if errors.Is(err, io.EOF) && len(b) == 0 {
+		return nil, io.EOF
+	}
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+	return b, err
+}
+
+// importLine is one account of an import file, checked: every rule that
+// needs no database has passed.
+type importLine struct {
+	n         int // line number, from 1
+	id        string
+	email     string
+	key       string // models.EmailKey(email)
+	hash      string // "" when the line has none
+	locale    string // canonical; meaningful when hasLocale
+	hasLocale bool
+	changedAt time.Time // UTC, microseconds; zero when the line has none
+}
+
+// Members of an import line. Names are exact: another case is unknown.
+const (
+	memberID        = "id"
+	memberEmail     = "email"
+	memberHash      = "password_hash"
+	memberLocale    = "locale"
+	memberChangedAt = "password_changed_at"
+)
+
+// parseImportLine decodes and checks one line: a single flat JSON object
+// whose values are strings, with known members only, none twice, and no
+// data after it; id and email present. now bounds password_changed_at. The
+// error says every problem found, separated by "; ", and never quotes an
+// address, a hash or any other value of the line: only member names this
+// service defines.
+func parseImportLine(n int, b []byte, now time.Time) (importLine, error) {
+	l := importLine{n: n}
+	if !utf8.Valid(b) {
+		return l, errors.New("not valid UTF-8")
+	}
+	values, err := decodeFlatObject(b)
+	if err != nil {
+		return l, err
+	}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if v, ok := values[memberID]; !ok {
+		bad("missing %s", memberID)
+	} else if models.ValidateUserID(v) != nil {
+		bad("%s: %v", memberID, models.ErrInvalidUserID)
+	} else {
+		l.id = v
+	}
+	if v, ok := values[memberEmail]; !ok {
+		bad("missing %s", memberEmail)
+	} else if models.ValidateEmail(v) != nil {
+		bad("%s: not a valid address", memberEmail)
+	} else {
+		l.email, l.key = v, models.EmailKey(v)
+	}
+	if v, ok := values[memberHash]; ok {
+		if v == "" {
+			bad("%s is empty: leave the member out for an account without a password", memberHash)
+		} else if err := hash.Check(v); err != nil {
+			bad("%s: not a well-formed hash of a supported format (argon2id, argon2i, bcrypt, pbkdf2_sha256): %v", memberHash, err)
+		} else {
+			l.hash = v
+		}
+	}
+	if v, ok := values[memberLocale]; ok {
+		locale, err := models.Languages.ParseLocale(v)
+		if err != nil {
+			bad("%s: not a supported language (one of %s, or empty for none)", memberLocale, strings.Join(models.Languages.Tags(), ", "))
+		}
+		l.locale, l.hasLocale = locale, true
+	}
+	if v, ok := values[memberChangedAt]; ok {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		switch {
+		case err != nil:
+			bad("%s: not an RFC 3339 time such as 2025-01-02T03:04:05Z", memberChangedAt)
+		case t.After(now):
+			bad("%s is in the future: it would refuse every session until then", memberChangedAt)
+		default:
+			// The databases keep microseconds: compare what they keep.
+			l.changedAt = t.UTC().Truncate(time.Microsecond)
+		}
+	}
+	if len(problems) > 0 {
+		return l, errors.New(strings.Join(problems, "; "))
+	}
+	return l, nil
+}
+
+// decodeFlatObject reads b as one JSON object of string values with known,
+// distinct member names, and nothing after it.
+func decodeFlatObject(b []byte) (map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	malformed := func(err error) error {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("malformed JSON at byte %d", se.Offset)
+		}
+		return errors.New("malformed JSON: the object is not complete")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	values := make(map[string]string, 5)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		name, _ := tok.(string) // object keys are always strings
+		switch name {
+		case memberID, memberEmail, memberHash, memberLocale, memberChangedAt:
+		default:
+			return nil, fmt.Errorf("unknown member %s (known: id, email, password_hash, locale, password_changed_at)", quoteName(name))
+		}
+		if _, dup := values[name]; dup {
+			return nil, fmt.Errorf("member %s appears twice", name)
+		}
+		tok, err = dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		v, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s must be a string", name)
+		}
+		values[name] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, malformed(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("data after the object")
+	}
+	return values, nil
+}
+
+// quoteName quotes an unknown member name when it looks like a misspelt
+// one; anything else (it could be an address or a hash put in the wrong
+// place) is not repeated.
+func quoteName(name string) string {
+	if len(name) == 0 || len(name) > 32 {
+		return "(not shown)"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "(not shown)"
+		}
+	}
+	return fmt.Sprintf("%q", name)
+}

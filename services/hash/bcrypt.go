@@ -30,18 +30,16 @@ import (
 )
 
 // Bounds on the cost of a stored bcrypt hash (the base-2 logarithm of its
-// key-expansion rounds). bcrypt itself allows 4–31, but each step doubles the
-// work: here cost 12, the default of PHP 8.4, Laravel and Rails, takes about
-// 0.25 s, cost 14 about 1 s, and cost 31 about a day and a half, during which
-// it would hold a hashing slot that nothing can take back. A tampered row or
-// a hostile import must not be able to do that, so the bound stops at 14,
-// above every framework default. An account whose hash costs more cannot
-// change its password with the old one (Verify reports a stored-hash error,
-// and Check flags the row at import); a reset, which verifies nothing,
-// replaces the hash.
+// key-expansion rounds): every cost bcrypt itself defines, 4–31, so that any
+// hash a framework produced verifies. Each step doubles the work: here cost
+// 12, the default of PHP 8.4, Laravel and Rails, takes about 0.25 s and cost
+// 14 about 1 s, and a verification holds a hashing slot for as long (it
+// cannot be interrupted), so an account imported with a far higher cost is
+// better reset than changed; the README says so. Only an operator's import
+// writes such hashes.
 const (
 	MinBcryptCost = bcrypt.MinCost // 4
-	MaxBcryptCost = 14
+	MaxBcryptCost = bcrypt.MaxCost // 31
 )
 
 // bcryptMaxPassword is how many bytes of a password bcrypt reads.

@@ -87,8 +87,6 @@ func TestVerifyMalformedBcrypt(t *testing.T) {
 		{"$3a$", strings.Replace(good, "$2a$", "$3a$", 1)},
 		{"cost 03, below bcrypt's minimum", withCost("03")},
 		{"cost 00", withCost("00")},
-		{"cost 15, above the bound", withCost("15")},
-		{"cost 31, bcrypt's maximum but a day and a half", withCost("31")},
 		{"cost 32", withCost("32")},
 		{"cost 99", withCost("99")},
 		{"one-digit cost", "$2a$4$" + salt + sum + "."},

@@ -42,13 +42,16 @@ func (s *server) putPassword(c echo.Context) error {
 	// The set of members present picks the operation; any other set is a 400, never a guess.
 	switch body.set {
 	case hasEmail:
+		setOperation(c, opRequestReset)
 		err = s.svc.RequestReset(ctx, client, body.email)
 		if err == nil {
 			return c.JSONBlob(http.StatusAccepted, resetRequested)
 		}
 	case hasToken | hasNew:
+		setOperation(c, opReset)
 		err = s.svc.Reset(ctx, client, body.token, body.newPassword)
 	case hasOld | hasNew:
+		setOperation(c, opChange)
 		bearer, ok := bearerToken(c.Request())
 		if !ok {
 			return models.ErrUnauthenticated

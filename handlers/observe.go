@@ -14,10 +14,10 @@ type Observer interface {
 	// ObserveRequest is called once per request, after its answer is
 	// written. operation is one of:
 	//
-	//	request_reset, reset, change  the body shape a PUT was dispatched on
+	//	request_reset, reset, change  the body shape of a PUT (whatever the answer, the client ceiling's 429 included)
 	//	page                          the reset pages, their assets, the well-known redirect
 	//	probe                         /healthz and /readyz
-	//	other                         anything else, a PUT refused before dispatch included
+	//	other                         anything else, a PUT whose body is not one of the shapes included
 	//
 	// status is the answer's status and elapsed the time the router took.
 	// It runs on every request and must neither block nor keep anything
@@ -80,6 +80,20 @@ func observe(obs Observer, allow map[string][]string) echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// operationOf names the operation of a body's member set: the three shapes
+// the password resource dispatches on, and "" (other) for any other set.
+func operationOf(set members) string {
+	switch set {
+	case hasEmail:
+		return opRequestReset
+	case hasToken | hasNew:
+		return opReset
+	case hasOld | hasNew:
+		return opChange
+	}
+	return ""
 }
 
 // setOperation records the operation a handler dispatched on, for observe;

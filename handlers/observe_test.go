@@ -32,11 +32,12 @@ func (o *fakeObserver) ObserveRequest(op string, status int, elapsed time.Durati
 	o.slow = o.slow || elapsed <= 0
 }
 
-// Every request is heard once, after its answer, with the operation of the
-// body shape a PUT was dispatched on (whatever the answer), "other" for a PUT
-// refused before that, "page" and "probe" by route, and "other" for every
-// path or method the router does not serve, /metrics above all: metrics
-// have a listener of their own and the public one never serves them.
+// Every request is heard once, after its answer, with the operation of a
+// PUT's body shape (whatever the answer, the client ceiling's included),
+// "other" for a PUT whose body is none of the shapes, "page" and "probe" by
+// route, and "other" for every path or method the router does not serve,
+// /metrics above all: metrics have a listener of their own and the public
+// one never serves them.
 func TestObserveRequests(t *testing.T) {
 	get := func(path string) *http.Request { return httptest.NewRequest(http.MethodGet, path, nil) }
 	withQuery := put(emailBody)
@@ -65,7 +66,11 @@ func TestObserveRequests(t *testing.T) {
 			errs: map[string]error{"Reset": models.ErrHashBusy}, op: "reset", status: 503},
 		{name: "change with a bearer", req: withAuth(put(changeBody), "Bearer "+canaryBearer), op: "change", status: 204},
 		{name: "change without a bearer", req: put(changeBody), op: "change", status: 401},
-		{name: "over the client ceiling", req: put(emailBody),
+		{name: "a reset over the client ceiling", req: put(tokenBody),
+			errs: map[string]error{"Admit": models.RateLimited(time.Minute)}, op: "reset", status: 429},
+		{name: "a change over the client ceiling", req: put(changeBody),
+			errs: map[string]error{"Admit": models.RateLimited(time.Minute)}, op: "change", status: 429},
+		{name: "a malformed body over the client ceiling", req: put(`{}`),
 			errs: map[string]error{"Admit": models.RateLimited(time.Minute)}, op: "other", status: 429},
 		{name: "no member set", req: put(`{}`), op: "other", status: 400},
 		{name: "unknown member", req: put(`{"email":"a@b.co","x":1}`), op: "other", status: 400},

@@ -30,6 +30,9 @@ func (s *server) putPassword(c echo.Context) error {
 	if err == nil {
 		body, err = decodeJSON(raw)
 	}
+	if err == nil {
+		setOperation(c, operationOf(body.set)) // before the ceiling: a refused {"token","new"} is still a reset
+	}
 	if err != nil || body.set != hasEmail {
 		if aerr := s.svc.Admit(ctx, client); aerr != nil {
 			return aerr
@@ -42,16 +45,13 @@ func (s *server) putPassword(c echo.Context) error {
 	// The set of members present picks the operation; any other set is a 400, never a guess.
 	switch body.set {
 	case hasEmail:
-		setOperation(c, opRequestReset)
 		err = s.svc.RequestReset(ctx, client, body.email)
 		if err == nil {
 			return c.JSONBlob(http.StatusAccepted, resetRequested)
 		}
 	case hasToken | hasNew:
-		setOperation(c, opReset)
 		err = s.svc.Reset(ctx, client, body.token, body.newPassword)
 	case hasOld | hasNew:
-		setOperation(c, opChange)
 		bearer, ok := bearerToken(c.Request())
 		if !ok {
 			return models.ErrUnauthenticated

@@ -206,7 +206,7 @@ var allowedLabels = map[string]*regexp.Regexp{
 	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other)$`),
 	"status":    regexp.MustCompile(`^[1-5][0-9][0-9]$`),
 	"kind":      regexp.MustCompile(`^(reset|notice|webhook)$`),
-	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account)$`),
+	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone)$`),
 	"state":     regexp.MustCompile(`^(available|scheduled|pending|running|retryable|completed|cancelled|discarded)$`),
 	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password)$`),
 	"code":      regexp.MustCompile(`^password_(too_short|too_long|invalid_character|blocklisted|predictable|context|breached)$`),
@@ -241,7 +241,7 @@ func TestLabelValuesAreNamesFixedInCode(t *testing.T) {
 		m.ObserveRequest(op, 200, time.Millisecond)
 	}
 	m.ObserveRequest("/api/v1/account/password?token=secret", 400, time.Millisecond) // never a label
-	for _, k := range []string{models.MessageReset, models.MessageNotice} {
+	for k, outcomes := range deliveryOutcomes {
 		for _, o := range outcomes {
 			m.ObserveDelivery(queue.Delivery{Kind: k, Outcome: o})
 		}

@@ -11,12 +11,16 @@ import (
 )
 
 // Label values that exist from the start, at zero. Others the services
-// report (a new message kind such as webhook, a new policy code) are
-// counted as they come; the label sets are open, not closed lists here.
+// report (a new message kind, a new policy code) are counted as they come;
+// the label sets are open, not closed lists here.
 var (
-	messageKinds = []string{models.MessageReset, models.MessageNotice}
-	outcomes     = []string{"sent", "retry", "throttled", "dead_letter", "expired", "no_account"}
-	limits       = []string{account.LimitClientCeiling, account.LimitResetRequestIP, account.LimitTokenFailuresIP,
+	// deliveryOutcomes are the outcomes of each kind the queue delivers.
+	deliveryOutcomes = map[string][]string{
+		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
+		models.MessageNotice: {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
+		queue.KindWebhook:    {"sent", "retry", "throttled", "dead_letter", "expired", "gone"},
+	}
+	limits = []string{account.LimitClientCeiling, account.LimitResetRequestIP, account.LimitTokenFailuresIP,
 		account.LimitWrongOldPassword}
 	policyCodes = []string{models.ErrPasswordTooShort.Code, models.ErrPasswordTooLong.Code,
 		models.ErrPasswordInvalidCharacter.Code, models.ErrPasswordBlocklisted.Code, models.ErrPasswordPredictable.Code,
@@ -26,7 +30,7 @@ var (
 func (m *Metrics) registerMail() {
 	m.deliveries = m.counterVec("mail_deliveries_total",
 		"Delivery attempts of queued messages, by message kind and outcome (the delivery log's).", "kind", "outcome")
-	for _, k := range messageKinds {
+	for k, outcomes := range deliveryOutcomes {
 		for _, o := range outcomes {
 			m.deliveries.WithLabelValues(k, o)
 		}

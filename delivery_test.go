@@ -33,6 +33,7 @@ func replicaEnv(dbURL, sgURL string) map[string]string {
 		"ACCOUNTPW_PASSWORD_ARGON2_TIME":       "2",
 		"ACCOUNTPW_PASSWORD_ARGON2_THREADS":    "1",
 		"ACCOUNTPW_LIMITS_DISABLED":            "true",
+		"ACCOUNTPW_METRICS_ADDR":               "127.0.0.1:0",
 	}
 }
 

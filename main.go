@@ -25,6 +25,7 @@ import (
 	"github.com/accountpw/accountpw/services"
 	"github.com/accountpw/accountpw/services/cli"
 	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/metrics"
 )
 
 func main() {
@@ -59,11 +60,29 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(int64)) error {
-	a, err := services.Open(ctx, cfg, log, services.Options{Migrate: cfg.Database.Migrate})
+	opts := services.Options{Migrate: cfg.Database.Migrate}
+	var (
+		m        *metrics.Metrics
+		observer handlers.Observer // a nil interface unless metrics are on, never a typed nil
+	)
+	if cfg.Metrics.Enabled() {
+		b := cli.ReadBuild()
+		m = metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision}, log)
+		opts.Observer, observer = m, m
+	}
+	a, err := services.Open(ctx, cfg, log, opts)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	var ms *metrics.Server
+	if m != nil {
+		m.WatchQueue(a.DB)
+		if ms, err = m.Listen(cfg.Metrics.Addr); err != nil {
+			return err
+		}
+		defer ms.Shutdown(context.Background()) //nolint:errcheck // closes the listener if serve fails before serving
+	}
 	if limit != nil {
 		limit(a.MemoryBudget())
 	}
@@ -76,6 +95,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	e := handlers.New(a.Passwords, handlers.Options{
 		Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		TLS: cfg.HTTP.TLS(), ChangePasswordURL: cfg.HTTP.ChangePasswordURL, DefaultLanguage: cfg.Mail.DefaultLocale,
+		Observer: observer,
 	})
 	srv := &http.Server{
 		Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
@@ -92,7 +112,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 		ln.Close()
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if ms != nil {
+		go func() { errc <- ms.Serve() }()
+		log.Info("metrics listening", slog.String("addr", ms.Addr()), slog.String("path", metrics.Path))
+	}
 	go func() {
 		if cfg.HTTP.TLS() {
 			errc <- srv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
@@ -119,6 +143,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	}
 	if qerr := a.Queue.Stop(sctx); qerr != nil {
 		log.Warn("queue stopped with jobs in flight; they will be retried", slog.String("error", qerr.Error()))
+	}
+	// Metrics last: they are scraped while the rest drains.
+	if ms != nil {
+		if merr := ms.Shutdown(sctx); merr != nil && err == nil {
+			err = fmt.Errorf("shutdown: %w", merr)
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

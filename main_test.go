@@ -119,6 +119,9 @@ func mustPostgresURL(tb testing.TB) string {
 func startServe(t *testing.T, env map[string]string) (string, *logSink) {
 	t.Helper()
 	env["ACCOUNTPW_HTTP_ADDR"] = "127.0.0.1:0"
+	if _, set := env["ACCOUNTPW_METRICS_ADDR"]; !set {
+		env["ACCOUNTPW_METRICS_ADDR"] = "127.0.0.1:0" // tests run servers side by side
+	}
 	logs := newLogSink()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -57,7 +57,7 @@ serve_start() {
   # exec: $! is the server itself, so the trap stops exactly that process.
   (cd "$SERVE_DIR" && exec env -u ACCOUNTPW_DATABASE_URL \
     ACCOUNTPW_HTTP_ADDR="127.0.0.1:$SERVE_PORT" ACCOUNTPW_RESET_URL="$BASE_URL/password-reset" \
-    ACCOUNTPW_MAIL_PROVIDER=log ACCOUNTPW_LOG_LEVEL=info \
+    ACCOUNTPW_METRICS_ADDR=127.0.0.1:0 ACCOUNTPW_MAIL_PROVIDER=log ACCOUNTPW_LOG_LEVEL=info \
     ACCOUNTPW_PASSWORD_ARGON2_MEMORY_KIB=19456 ACCOUNTPW_PASSWORD_ARGON2_TIME=2 ACCOUNTPW_PASSWORD_ARGON2_THREADS=1 \
     ./accountpw serve >"$SERVE_LOG" 2>&1 </dev/null) &
   SERVE_PID=$!

@@ -30,6 +30,9 @@ func (s *server) putPassword(c echo.Context) error {
 	if err == nil {
 		body, err = decodeJSON(raw)
 	}
+	if err == nil {
+		setOperation(c, operationOf(body.set)) // before the ceiling: a refused {"token","new"} is still a reset
+	}
 	if err != nil || body.set != hasEmail {
 		if aerr := s.svc.Admit(ctx, client); aerr != nil {
 			return aerr

@@ -1,7 +1,9 @@
 // Package handlers is the HTTP layer of accountpw: the Echo router and its
 // middleware, strict decoding of the password resource's JSON body, dispatch
 // on the body's exact shape to the Service, and the one table from error kind
-// to HTTP status with the RFC 9457 error handler.
+// to HTTP status with the RFC 9457 error handler. An optional Observer hears
+// the operation, status and duration of every request, for metrics; the
+// metrics themselves are served elsewhere, never by this router.
 package handlers
 
 import (
@@ -53,6 +55,9 @@ type Options struct {
 	// and the emails agree); a tag not in the list makes New panic. Empty
 	// means "en".
 	DefaultLanguage string
+	// Observer, when not nil, hears the operation, status and duration of
+	// every request.
+	Observer Observer
 }
 
 // server holds what the handlers need.
@@ -84,6 +89,9 @@ func New(svc Service, opts Options) *echo.Echo {
 	}
 
 	e.Pre(dropBadRequestID)
+	if opts.Observer != nil {
+		e.Use(observe(opts.Observer, allow))
+	}
 	e.Use(
 		middleware.RequestID(),
 		securityHeaders(opts.TLS),

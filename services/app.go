@@ -28,6 +28,18 @@ type Options struct {
 	// always read in UTC: SQLite stores times as text, and text compares
 	// correctly only within one offset.
 	Now func() time.Time
+	// Observer, when not nil, hears what the parts report for metrics:
+	// slot waits, hash times, delivery outcomes, 429s and policy refusals.
+	Observer Observer
+}
+
+// Observer is everything the parts report, in one interface; the metrics
+// package implements it.
+type Observer interface {
+	slots.Observer
+	hash.Observer
+	account.Observer
+	ObserveDelivery(queue.Delivery)
 }
 
 // App is the wired application.
@@ -80,8 +92,19 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	pool := slots.New(cfg.Password.Slots(), cfg.Password.HashWait)
-	hasher, err := hash.New(cfg.Password, pool)
+	// Each part takes its observer as an interface of its own; a nil
+	// Observer must reach them as nil interfaces, not as typed nils.
+	var (
+		slotObs    slots.Observer
+		hashObs    hash.Observer
+		accountObs account.Observer
+		delivered  func(queue.Delivery)
+	)
+	if o := opts.Observer; o != nil {
+		slotObs, hashObs, accountObs, delivered = o, o, o, o.ObserveDelivery
+	}
+	pool := slots.New(cfg.Password.Slots(), cfg.Password.HashWait, slotObs)
+	hasher, err := hash.New(cfg.Password, pool, hashObs)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +123,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	a.Limits = ratelimit.New(db, cfg.Limits, now)
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
 		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, now),
-		Housekeeping: a.housekeeping, Log: log, Now: now, Webhooks: hooks,
+		Housekeeping: a.housekeeping, Log: log, Now: now, Webhooks: hooks, Observe: delivered,
 	}, queue.DefaultTuning(db.Postgres()))
 	if err != nil {
 		return nil, err
@@ -111,7 +134,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	}
 	a.Passwords = account.New(cfg.Reset, account.Deps{
 		DB: db, Hasher: hasher, Policy: policy.New(cfg.Password, pool), Limits: a.Limits, Queue: a.Queue,
-		Sessions: sess, Pseudo: account.NewPseudonymizer(pseudoKey), Log: log, Now: now,
+		Sessions: sess, Pseudo: account.NewPseudonymizer(pseudoKey), Log: log, Now: now, Observer: accountObs,
 	})
 	return a, nil
 }

@@ -56,6 +56,7 @@ func run(n int, bin string) error {
 	slots := runtime.GOMAXPROCS(0)
 	env := append(os.Environ(),
 		"ACCOUNTPW_HTTP_ADDR=127.0.0.1:0",
+		"ACCOUNTPW_METRICS_ADDR=127.0.0.1:0",
 		"ACCOUNTPW_PASSWORD_HASH_SLOTS="+strconv.Itoa(slots),
 		// Per-account back-off would turn most of the burst into cheap 429s;
 		// this measures the hashing bound, so the limits are off.

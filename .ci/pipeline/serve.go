@@ -116,6 +116,7 @@ func baseEnv(dbURL, sendgrid string) []string {
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"GODEBUG=madvdontneed=0", "PPROF_ADDR=" + os.Getenv("PPROF_ADDR"),
 		"ACCOUNTPW_HTTP_ADDR=127.0.0.1:0",
+		"ACCOUNTPW_METRICS_ADDR=127.0.0.1:0", // replicas run side by side
 		"ACCOUNTPW_AUTH_JWT_SECRET=" + jwtSecret,
 		"ACCOUNTPW_MAIL_PROVIDER=sendgrid",
 		"ACCOUNTPW_MAIL_SENDGRID_API_KEY=" + fakeKey,

@@ -30,11 +30,11 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 	// The policy first: a refused new password says nothing about the old
 	// one and is not counted as a guess.
 	if err := p.Policy.Check(ctx, newPw, u.Email); err != nil {
-		p.event(ctx, c, "change_refused", slog.String("user_id", u.ID), slog.String("reason", codeOf(err)))
+		p.refused(ctx, c, "change_refused", u.ID, err)
 		return err
 	}
 	if err := p.Limits.ChangeAttempt(ctx, u.ID); err != nil {
-		p.event(ctx, c, "throttled", slog.String("limit", "wrong_old_password"), slog.String("user_id", u.ID))
+		p.throttled(ctx, c, LimitWrongOldPassword, slog.String("user_id", u.ID))
 		return err
 	}
 	// An account imported without a password has no hash: no old password

@@ -168,9 +168,9 @@ func newEnvTB(t testing.TB, db *store.DB, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&ec)
 	}
-	pool := slots.New(32, 10*time.Second)
+	pool := slots.New(32, 10*time.Second, nil)
 	var err error
-	if e.hasher, err = hash.New(ec.password, pool); err != nil {
+	if e.hasher, err = hash.New(ec.password, pool, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.logs = &syncBuffer{}

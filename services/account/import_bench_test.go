@@ -21,7 +21,7 @@ import (
 // times on some lines.
 func importFile(tb testing.TB, n int) []byte {
 	tb.Helper()
-	h, err := hash.New(config.Password{Argon2: testParams}, slots.New(1, time.Second))
+	h, err := hash.New(config.Password{Argon2: testParams}, slots.New(1, time.Second, nil), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -29,6 +29,27 @@ import (
 // noticeDeadline is how long a "password changed" notice is retried.
 const noticeDeadline = 24 * time.Hour
 
+// Names of the limits a throttled security event names; Observer hears the
+// same names.
+const (
+	LimitClientCeiling    = "client_ceiling"     // every request to the resource, per client
+	LimitResetRequestIP   = "reset_request_ip"   // {"email"} per client
+	LimitTokenFailuresIP  = "token_failures_ip"  // failed reset tokens per client
+	LimitWrongOldPassword = "wrong_old_password" // the change back-off, per account
+)
+
+// Observer hears the refusals the security events log, for metrics. Its
+// methods are called on the request path and must not block; their
+// arguments are names fixed in code, never data from a request.
+type Observer interface {
+	// ObserveRateLimited hears a 429 and the limit (one of the Limit…
+	// names) that caused it.
+	ObserveRateLimited(limit string)
+	// ObservePolicyRejection hears a new password the policy refused, by
+	// its error code (models.ErrPasswordTooShort's "password_too_short", …).
+	ObservePolicyRejection(code string)
+}
+
 // Deps are the collaborators of Passwords.
 type Deps struct {
 	DB       *store.DB
@@ -40,6 +61,8 @@ type Deps struct {
 	Pseudo   *Pseudonymizer
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Observer, when not nil, hears every 429 and policy refusal.
+	Observer Observer
 }
 
 // Passwords is the password resource's business logic.
@@ -66,7 +89,7 @@ func (p *Passwords) Close(ctx context.Context) error { return p.resets.Close(ctx
 func (p *Passwords) Admit(ctx context.Context, c models.Client) error {
 	err := p.Limits.Admit(ctx, c.IP)
 	if models.KindOf(err) == models.KindRateLimited {
-		p.event(ctx, c, "throttled", slog.String("limit", "client_ceiling"))
+		p.throttled(ctx, c, LimitClientCeiling)
 	}
 	return err
 }
@@ -95,4 +118,24 @@ func (p *Passwords) event(ctx context.Context, c models.Client, outcome string, 
 	attrs = append([]slog.Attr{slog.String("event", outcome), slog.String("request_id", c.RequestID),
 		slog.String("ip", c.IP)}, attrs...)
 	p.Log.LogAttrs(ctx, slog.LevelInfo, "security event", attrs...)
+}
+
+// throttled logs the security event of a 429 caused by limit and tells the
+// observer.
+func (p *Passwords) throttled(ctx context.Context, c models.Client, limit string, attrs ...slog.Attr) {
+	p.event(ctx, c, "throttled", append([]slog.Attr{slog.String("limit", limit)}, attrs...)...)
+	if p.Observer != nil {
+		p.Observer.ObserveRateLimited(limit)
+	}
+}
+
+// refused logs the security event (reset_refused, change_refused) of a new
+// password that err, from the policy, refused, and tells the observer when
+// it is a policy rule's code: the policy can also fail for want of a slot
+// or of the breach check, which is no rejection.
+func (p *Passwords) refused(ctx context.Context, c models.Client, event, userID string, err error) {
+	p.event(ctx, c, event, slog.String("user_id", userID), slog.String("reason", codeOf(err)))
+	if p.Observer != nil && models.KindOf(err) == models.KindPolicy {
+		p.Observer.ObservePolicyRejection(codeOf(err))
+	}
 }

@@ -328,7 +328,7 @@ func TestResetFailureIsAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 		gone.Close()
-		p := New(testReset, Deps{DB: gone, Hasher: e.hasher, Policy: policy.New(config.DefaultPassword(), slots.New(1, time.Second)),
+		p := New(testReset, Deps{DB: gone, Hasher: e.hasher, Policy: policy.New(config.DefaultPassword(), slots.New(1, time.Second, nil)),
 			Queue: e.q, Pseudo: NewPseudonymizer([]byte("k")), Log: slog.New(slog.DiscardHandler), Now: e.clock.Now})
 		if err := p.Reset(ctx, client, tok, pwC); !errors.Is(err, models.ErrUnavailable) {
 			t.Fatalf("database gone: got %v, want ErrUnavailable", err)

@@ -66,7 +66,7 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 		return fmt.Errorf("request reset: %w", err)
 	}
 	if out.limited != nil {
-		p.event(ctx, c, "throttled", slog.String("limit", out.limitedBy))
+		p.throttled(ctx, c, out.limitedBy)
 		return out.limited
 	}
 	p.event(ctx, c, "reset_requested", slog.String("recipient", req.recipient), slog.Bool("queued", out.queued))

@@ -23,7 +23,7 @@ import (
 func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPassword string) error {
 	// Every attempt counts until its token proves genuine.
 	if err := p.Limits.TokenAttempt(ctx, c.IP); err != nil {
-		p.event(ctx, c, "throttled", slog.String("limit", "token_failures_ip"))
+		p.throttled(ctx, c, LimitTokenFailuresIP)
 		return err
 	}
 	now := p.Now()
@@ -46,7 +46,7 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	}
 	pw := models.NormalizePassword(newPassword)
 	if err := p.Policy.Check(ctx, pw, u.Email); err != nil {
-		p.event(ctx, c, "reset_refused", slog.String("user_id", u.ID), slog.String("reason", codeOf(err)))
+		p.refused(ctx, c, "reset_refused", u.ID, err)
 		return err
 	}
 	// Hash outside the transaction: argon2 is slow on purpose.

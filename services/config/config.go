@@ -22,6 +22,7 @@ type Config struct {
 	Limits   Limits   `yaml:"limits" envPrefix:"LIMITS_"`
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
 	Webhook  Webhook  `yaml:"webhook" envPrefix:"WEBHOOK_"`
+	Metrics  Metrics  `yaml:"metrics" envPrefix:"METRICS_"`
 }
 
 // Default returns the configuration before config.yaml and the environment.
@@ -36,6 +37,7 @@ func Default() Config {
 		Limits:   DefaultLimits(),
 		Log:      DefaultLog(),
 		Webhook:  Webhook{}, // no URL: no events
+		Metrics:  DefaultMetrics(),
 	}
 }
 
@@ -46,7 +48,7 @@ func (c *Config) Validate() error {
 	problems := []error{
 		c.HTTP.Validate(), c.Database.Validate(), c.Reset.Validate(), c.Mail.Validate(),
 		c.Auth.Validate(), c.Password.Validate(), c.Limits.Validate(), c.Log.Validate(),
-		c.Webhook.Validate(),
+		c.Webhook.Validate(), c.Metrics.Validate(),
 	}
 	if c.Mail.Provider == ProviderLog && c.Database.Postgres() && !c.Mail.AllowLogProvider {
 		// The log mailer prints reset links and addresses: fine for the

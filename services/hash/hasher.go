@@ -4,8 +4,9 @@
 // argon2i PHC strings, bcrypt and Django's pbkdf2_sha256. It never makes a
 // hash of those formats; a verified one is replaced at the next password
 // change or reset, which always hashes anew. Every computation runs inside a
-// slot of the shared slots.Pool. Format and Check name and check a stored
-// hash without computing anything.
+// slot of the shared slots.Pool, and an Observer, when given, hears how long
+// each took inside its slot. Format and Check name and check a stored hash
+// without computing anything.
 //
 // It imports models, config, slots and golang.org/x/crypto.
 package hash
@@ -17,6 +18,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -31,19 +33,30 @@ const (
 	keyLen  = 32
 )
 
+// Observer hears every password hash computed, for metrics. It is called
+// on the request path and must not block.
+type Observer interface {
+	// ObserveHash hears the time one computation took inside its slot (an
+	// argon2id hash, or the verification of an imported hash), without the
+	// wait for the slot.
+	ObserveHash(elapsed time.Duration)
+}
+
 // Hasher hashes and verifies passwords. It is safe for concurrent use.
 type Hasher struct {
 	params   config.Argon2
 	pepperID string            // current pepper's id, "" for none
 	peppers  map[string][]byte // current and retired, by id
 	slots    *slots.Pool
+	obs      Observer // nil: nobody listens
 }
 
 // New returns a Hasher for the password section (its argon2id cost and
-// peppers) that computes inside pool. It refuses parameters out of bounds
-// and malformed peppers, with the same checks config.Password.Validate
-// makes; the OWASP floor is Validate's alone, so tests can hash cheaply.
-func New(cfg config.Password, pool *slots.Pool) (*Hasher, error) {
+// peppers) that computes inside pool; obs, when not nil, hears how long
+// each computation took. It refuses parameters out of bounds and malformed
+// peppers, with the same checks config.Password.Validate makes; the OWASP
+// floor is Validate's alone, so tests can hash cheaply.
+func New(cfg config.Password, pool *slots.Pool, obs Observer) (*Hasher, error) {
 	if err := cfg.Argon2.CheckBounds(); err != nil {
 		return nil, fmt.Errorf("new hasher: %w", err)
 	}
@@ -51,7 +64,7 @@ func New(cfg config.Password, pool *slots.Pool) (*Hasher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new hasher: %w", err)
 	}
-	return &Hasher{params: cfg.Argon2, pepperID: cfg.CurrentPepperID(), peppers: peppers, slots: pool}, nil
+	return &Hasher{params: cfg.Argon2, pepperID: cfg.CurrentPepperID(), peppers: peppers, slots: pool, obs: obs}, nil
 }
 
 // Hash returns the PHC string of a normalised password, made with the
@@ -127,6 +140,7 @@ func (h *Hasher) verifyLegacy(ctx context.Context, password string, s stored) (b
 		return false, err
 	}
 	defer release()
+	defer h.observe(time.Now())
 	tries := []string{password}
 	if n := models.NormalizePassword(password); n != password {
 		tries = append(tries, n)
@@ -151,6 +165,7 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p con
 		return nil, err
 	}
 	defer release()
+	defer h.observe(time.Now())
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, n)
 	if pepper == nil {
 		return key, nil
@@ -158,4 +173,12 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p con
 	mac := hmac.New(sha256.New, pepper)
 	mac.Write(key)
 	return mac.Sum(nil), nil
+}
+
+// observe tells the observer how long the computation that began at start
+// took.
+func (h *Hasher) observe(start time.Time) {
+	if h.obs != nil {
+		h.obs.ObserveHash(time.Since(start))
+	}
 }

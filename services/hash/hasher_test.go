@@ -27,7 +27,7 @@ func hcfg(params config.Argon2, pepper []byte, id, old string) config.Password {
 
 func mustHasher(t testing.TB, cfg config.Password) *Hasher {
 	t.Helper()
-	h, err := New(cfg, slots.New(32, 10*time.Second))
+	h, err := New(cfg, slots.New(32, 10*time.Second, nil), nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestHasherConfig(t *testing.T) {
 		{"old pepper without a colon", hcfg(prod, pepper(1), "2", string(pepper(2))), false},
 		{"rotated pepper", hcfg(prod, pepper(2), "2", oldPepper("1", 1)), true},
 	} {
-		_, err := New(tc.cfg, slots.New(1, time.Second))
+		_, err := New(tc.cfg, slots.New(1, time.Second, nil), nil)
 		if got := err == nil; got != tc.ok {
 			t.Errorf("%s: got ok %v (%v), want %v", tc.name, got, err, tc.ok)
 		}
@@ -155,8 +155,8 @@ func TestHashPepperNotReproducible(t *testing.T) {
 // give up after its wait.
 func TestHashBusy(t *testing.T) {
 	t.Parallel()
-	pool := slots.New(1, 20*time.Millisecond)
-	h, err := New(hcfg(cheap, nil, "", ""), pool)
+	pool := slots.New(1, 20*time.Millisecond, nil)
+	h, err := New(hcfg(cheap, nil, "", ""), pool, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

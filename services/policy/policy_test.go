@@ -114,7 +114,7 @@ func newPolicy(edit func(*config.Password)) *Policy {
 	if edit != nil {
 		edit(&cfg)
 	}
-	return New(cfg, slots.New(4, 10*time.Second))
+	return New(cfg, slots.New(4, 10*time.Second, nil))
 }
 
 func TestPolicyConfig(t *testing.T) {

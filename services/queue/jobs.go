@@ -48,10 +48,12 @@ type Notice struct {
 // Kind names the job in River.
 func (Notice) Kind() string { return "password_notice" }
 
-func (r Reset) deadline() time.Time  { return r.Deadline }
-func (r Reset) recipient() string    { return r.Recipient }
-func (n Notice) deadline() time.Time { return n.Deadline }
-func (n Notice) recipient() string   { return n.Recipient }
+func (r Reset) deadline() time.Time     { return r.Deadline }
+func (r Reset) recipient() string       { return r.Recipient }
+func (r Reset) requestedAt() time.Time  { return r.RequestedAt }
+func (n Notice) deadline() time.Time    { return n.Deadline }
+func (n Notice) recipient() string      { return n.Recipient }
+func (n Notice) requestedAt() time.Time { return n.At }
 
 // EnqueueResets durably records reset requests inside tx, in one statement,
 // so they exist exactly when tx commits. Errors: a wrapped database error.

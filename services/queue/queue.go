@@ -94,6 +94,12 @@ type Delivery struct {
 	Kind    string // models.MessageReset, models.MessageNotice or KindWebhook
 	Outcome string // sent, retry, throttled, dead_letter, expired, no_account; gone (webhook 410)
 	Attempt int
+	// RequestedAt is when the message was asked for (the reset request, the
+	// password change); zero for a job that does not record it. At is when
+	// this outcome happened, by the queue's clock: for "sent", At minus
+	// RequestedAt is the delivery lag.
+	RequestedAt time.Time
+	At          time.Time
 }
 
 // Deps are the queue's collaborators.

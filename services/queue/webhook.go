@@ -86,7 +86,8 @@ func (w *webhookWorker) NextRetry(job *river.Job[Webhook]) time.Time {
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[Webhook]) error {
 	q, a := w.q, job.Args
 	log := func(outcome string, err error) {
-		q.logDelivery(ctx, KindWebhook, a.MessageID, job.Attempt, "", outcome, err)
+		// No RequestedAt: the delivery lag measured from it is the emails'.
+		q.logDelivery(ctx, Delivery{Kind: KindWebhook, Attempt: job.Attempt}, a.MessageID, "", outcome, err)
 	}
 	if q.deps.Webhooks == nil {
 		err := errors.New("webhook: webhook.url is not set any more; the event was not sent")

@@ -20,6 +20,7 @@ type mailJob interface {
 	river.JobArgs
 	deadline() time.Time
 	recipient() string
+	requestedAt() time.Time
 }
 
 // mailWorker works one kind of mail job: check its deadline, have it
@@ -45,19 +46,21 @@ func (w *mailWorker[T]) NextRetry(job *river.Job[T]) time.Time {
 func (w *mailWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	q, a := w.q, job.Args
 	id := "job-" + strconv.FormatInt(job.ID, 10)
-	if d := a.deadline(); !d.IsZero() && q.deps.Now().After(d) {
-		q.logDelivery(ctx, w.kind, id, job.Attempt, a.recipient(), "expired", nil)
+	d := Delivery{Kind: w.kind, Attempt: job.Attempt, RequestedAt: a.requestedAt()}
+	if dl := a.deadline(); !dl.IsZero() && q.deps.Now().After(dl) {
+		q.logDelivery(ctx, d, id, a.recipient(), "expired", nil)
 		return river.JobCancel(fmt.Errorf("%s email not delivered before its deadline", w.kind))
 	}
 	msg, err := w.compose(ctx, a, id)
 	switch {
 	case errors.Is(err, ErrNoRecipient):
-		q.logDelivery(ctx, w.kind, id, job.Attempt, a.recipient(), "no_account", nil)
+		q.logDelivery(ctx, d, id, a.recipient(), "no_account", nil)
 		return nil
 	case err != nil:
 		return fmt.Errorf("%s email: %w", w.kind, err)
 	}
-	return q.deliver(ctx, msg, job.Attempt, a.recipient())
+	d.Kind = msg.Kind
+	return q.deliver(ctx, msg, d, a.recipient())
 }
 
 // backoff is the wait before attempt n+1 after n failed attempts: base
@@ -73,38 +76,41 @@ func backoff(attempt int, base, limit time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// deliver sends msg and turns the outcome into River's vocabulary: nil
-// (done), JobCancel (permanent: dead letter at once), JobSnooze (the provider
-// asked us to wait; not counted as a failure) or an error (retry with backoff).
-func (q *Queue) deliver(ctx context.Context, msg models.Message, attempt int, recipient string) error {
+// deliver sends msg (attempt d) and turns the outcome into River's
+// vocabulary: nil (done), JobCancel (permanent: dead letter at once),
+// JobSnooze (the provider asked us to wait; not counted as a failure) or an
+// error (retry with backoff).
+func (q *Queue) deliver(ctx context.Context, msg models.Message, d Delivery, recipient string) error {
 	err := q.deps.Mailer.Send(ctx, msg)
 	var se *mail.SendError
 	switch {
 	case err == nil:
-		q.logDelivery(ctx, msg.Kind, msg.ID, attempt, recipient, "sent", nil)
+		q.logDelivery(ctx, d, msg.ID, recipient, "sent", nil)
 		return nil
 	case errors.As(err, &se) && se.Permanent:
-		q.logDelivery(ctx, msg.Kind, msg.ID, attempt, recipient, "dead_letter", err)
+		q.logDelivery(ctx, d, msg.ID, recipient, "dead_letter", err)
 		return river.JobCancel(err)
 	case errors.As(err, &se) && se.Status == 429:
 		wait := se.RetryAfter
 		if wait <= 0 {
-			wait = backoff(attempt, q.tuning.RetryBase, q.retryCap)
+			wait = backoff(d.Attempt, q.tuning.RetryBase, q.retryCap)
 		}
-		q.logDelivery(ctx, msg.Kind, msg.ID, attempt, recipient, "throttled", err)
+		q.logDelivery(ctx, d, msg.ID, recipient, "throttled", err)
 		return river.JobSnooze(wait)
 	default:
-		q.logDelivery(ctx, msg.Kind, msg.ID, attempt, recipient, "retry", err)
+		q.logDelivery(ctx, d, msg.ID, recipient, "retry", err)
 		return err
 	}
 }
 
-// logDelivery writes the one structured line per delivery outcome and tells
-// the observer. The recipient appears only as its keyed pseudonym.
-func (q *Queue) logDelivery(ctx context.Context, kind, id string, attempt int, recipient, outcome string, err error) {
+// logDelivery writes the one structured line per delivery outcome of attempt
+// d and tells the observer, with the outcome and its time filled in. The
+// recipient appears only as its keyed pseudonym.
+func (q *Queue) logDelivery(ctx context.Context, d Delivery, id, recipient, outcome string, err error) {
+	d.Outcome, d.At = outcome, q.deps.Now()
 	level := slog.LevelInfo
-	attrs := []slog.Attr{slog.String("message_id", id), slog.String("kind", kind),
-		slog.Int("attempt", attempt), slog.String("outcome", outcome), slog.String("recipient", recipient)}
+	attrs := []slog.Attr{slog.String("message_id", id), slog.String("kind", d.Kind),
+		slog.Int("attempt", d.Attempt), slog.String("outcome", outcome), slog.String("recipient", recipient)}
 	if err != nil {
 		level = slog.LevelWarn
 		if outcome == "dead_letter" {
@@ -114,6 +120,6 @@ func (q *Queue) logDelivery(ctx context.Context, kind, id string, attempt int, r
 	}
 	q.deps.Log.LogAttrs(ctx, level, "mail delivery", attrs...)
 	if q.deps.Observe != nil {
-		q.deps.Observe(Delivery{Kind: kind, Outcome: outcome, Attempt: attempt})
+		q.deps.Observe(d)
 	}
 }

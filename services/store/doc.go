@@ -3,7 +3,8 @@
 // (the service's own and the mail queue's), and offers named queries over
 // the users, reset_tokens, rate_limit_counters and change_failures tables,
 // on the pool or inside a transaction (InTx), with multi-row forms for bulk
-// imports (import.go).
+// imports (import.go), and counts the mail queue's jobs by state for the
+// metrics.
 //
 // Every error it returns is classified once, here: ErrNotFound, ErrDuplicate
 // and ErrConflict are outcomes the caller decides about; an error that means

@@ -68,7 +68,7 @@ func TestUserCommands(t *testing.T) {
 		`{"id":"acme:43","email":"bob@example.org","password_hash":"` + legacyBcrypt + `","locale":"de","password_changed_at":"2025-01-02T03:04:05Z"}`,
 		`{"id":"acme:44","email":"ann@example.org"}`,
 		`{"id":"acme:45","email":"cy@example.org"}`,
-		`{"id":"acme:46","email":"dee@example.org","password_hash":"` + legacyBcrypt[:4] + "31" + legacyBcrypt[6:] + `"}`,
+		`{"id":"acme:46","email":"dee@example.org","password_hash":"` + legacyBcrypt[:4] + "32" + legacyBcrypt[6:] + `"}`, // bcrypt defines costs 4–31
 	}, "\n") + "\n"
 	if err := os.WriteFile("users.jsonl", []byte(file), 0o600); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -142,20 +143,27 @@ func (o *countingObserver) ObserveRequest(string, int, time.Duration) { o.n++ }
 // -race, sync.Pool drops a quarter of what it is given on purpose, hence
 // the margin.
 func TestObservingCostsOneMiddleware(t *testing.T) {
+	// AllocsPerRun counts every allocation of the process, so goroutines an
+	// earlier test left behind (a timer, a server winding down) can add a
+	// few: the least of several measurements is the request's own.
 	allocs := func(opts Options) float64 {
 		opts.Logger = discardLogger
 		e := New(newFake(), opts)
-		return testing.AllocsPerRun(200, func() {
-			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, put(emailBody))
-			if rec.Code != http.StatusAccepted {
-				t.Fatalf("got %d, want 202", rec.Code)
-			}
-		})
+		least := math.Inf(1)
+		for range 5 {
+			least = min(least, testing.AllocsPerRun(200, func() {
+				rec := httptest.NewRecorder()
+				e.ServeHTTP(rec, put(emailBody))
+				if rec.Code != http.StatusAccepted {
+					t.Fatalf("got %d, want 202", rec.Code)
+				}
+			}))
+		}
+		return least
 	}
 	obs := &countingObserver{}
 	plain, observed := allocs(Options{}), allocs(Options{Observer: obs})
-	if extra := observed - plain; extra >= 1.5 || obs.n < 200 {
+	if extra := observed - plain; extra >= 1.5 || obs.n < 1000 {
 		t.Fatalf("%.2f allocations per request observed against %.2f without (%d heard), want at most one more", observed, plain, obs.n)
 	}
 }

@@ -183,15 +183,24 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 // bound.
 func TestFullBacklogRefusesAtOnce(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
+	release, flushing := make(chan struct{}), make(chan struct{}, 4)
 	b := New(Config{MaxSize: 1, Flushers: 1, Timeout: 5 * time.Second, Backlog: 2}, func(_ context.Context, in []int) ([]int, error) {
+		flushing <- struct{}{}
 		<-release
 		return in, nil
 	})
 	var wg sync.WaitGroup
-	for i := range 4 { // one flushing, one gathered, two in the backlog
-		wg.Go(func() { _, _ = b.Do(context.Background(), i) }) // results are not the point here
+	do := func(i int) { wg.Go(func() { _, _ = b.Do(context.Background(), i) }) } // results are not the point here
+	// One request flushing, one gathered and waiting for the only flusher,
+	// two in the backlog: built one step at a time.
+	do(0)
+	<-flushing
+	do(1)
+	for len(b.in) > 0 || len(b.flushers) < 1 {
+		time.Sleep(time.Millisecond) // polling until the collector holds the second
 	}
+	do(2)
+	do(3)
 	for len(b.in) < 2 {
 		time.Sleep(time.Millisecond) // polling until the backlog is full
 	}

@@ -173,8 +173,11 @@ func (a *App) MemoryBudget() int64 {
 }
 
 // housekeeping is the queue's hourly clean-up: expired reset tokens (used or
-// not: once expired they prove nothing) and stale rate-limit state.
+// not: once expired they prove nothing) and stale rate-limit state. Its
+// deletes may be large, so they are bounded by the job's timeout, not by the
+// few seconds a request's statements get.
 func (a *App) housekeeping(ctx context.Context) error {
+	ctx = store.Maintenance(ctx)
 	tokens, err := a.DB.DeleteExpiredTokens(ctx, a.now())
 	if err != nil {
 		return err

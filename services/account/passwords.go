@@ -100,13 +100,17 @@ func (p *Passwords) Authenticate(ctx context.Context, bearer string) (models.Ses
 }
 
 // Ready reports whether the service can answer requests: the database
-// answers and its schema is at this binary's migrations. Errors:
+// answers, its schema is at this binary's migrations, and the bearer keys
+// are loaded (in JWKS mode, after the first successful fetch). Errors:
 // models.ErrUnavailable with the cause.
 func (p *Passwords) Ready(ctx context.Context) error {
 	if err := p.DB.Ping(ctx); err != nil {
 		return err
 	}
-	return p.DB.SchemaReady(ctx)
+	if err := p.DB.SchemaReady(ctx); err != nil {
+		return err
+	}
+	return p.Sessions.Ready()
 }
 
 // settle runs bookkeeping that must not depend on the client staying (an

@@ -94,7 +94,7 @@ var errFileMoved = errors.New("the database file was removed or replaced since i
 // does the readiness probe, until someone restores the file or restarts.
 // It costs one stat(2) per statement.
 func (d *DB) checkFile() error {
-	if d.file == nil {
+	if d == nil || d.file == nil {
 		return nil
 	}
 	return sameFile(d.path, d.file)

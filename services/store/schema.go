@@ -91,6 +91,9 @@ func (d *DB) schemaCurrent(ctx context.Context) error {
 // finish runs after every statement (see registerCallbacks and queryRows):
 // it logs the statement and returns its error, marked by markUndefined.
 func (d *DB) finish(ctx context.Context, statement string, start time.Time, rows int64, err error) error {
+	if d == nil {
+		return err // Queries built without their database: nothing to check or log with
+	}
 	err = d.markUndefined(ctx, err)
 	d.logStatement(ctx, statement, time.Since(start), rows, err)
 	return err

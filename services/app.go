@@ -173,11 +173,8 @@ func (a *App) MemoryBudget() int64 {
 }
 
 // housekeeping is the queue's hourly clean-up: expired reset tokens (used or
-// not: once expired they prove nothing) and stale rate-limit state. Its
-// deletes may be large, so they are bounded by the job's timeout, not by the
-// few seconds a request's statements get.
+// not: once expired they prove nothing) and stale rate-limit state.
 func (a *App) housekeeping(ctx context.Context) error {
-	ctx = store.Maintenance(ctx)
 	tokens, err := a.DB.DeleteExpiredTokens(ctx, a.now())
 	if err != nil {
 		return err

@@ -123,7 +123,29 @@ func TestStatementsAreBounded(t *testing.T) {
 	if err := db.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Work bound by its caller (a queue job, a command) waits as long as the
+	// caller lets it. One pooled connection, opened before the cut, so
+	// that the wait is the statement's and not a new connection's (those
+	// time out after 3 s whatever the context says).
+	patient := mustOpen(t, config.Database{URL: proxy.URL(t, raw)}, discard)
+	patient.SQL().SetMaxOpenConns(1)
+	if err := patient.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
 	proxy.Set(t, storetest.Blackhole)
+	t.Run("a statement bound by its caller", func(t *testing.T) {
+		t.Parallel()
+		jctx, cancel := context.WithTimeout(store.BoundByCaller(ctx), 4500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := patient.UserByID(jctx, "x")
+		if took := time.Since(start); took < 4*time.Second || took > 5500*time.Millisecond {
+			t.Errorf("took %v, want the caller's 4.5 s", took)
+		}
+		if !errors.Is(err, models.ErrUnavailable) {
+			t.Errorf("got %v, want ErrUnavailable", err)
+		}
+	})
 	for _, c := range []struct {
 		name  string
 		call  func() error

@@ -32,21 +32,25 @@ const (
 	connectTimeout   = statementTimeout
 )
 
-// maintenanceKey marks a context whose statements are bounded by the
+// callerBoundKey marks a context whose statements are bounded by the
 // context alone.
-type maintenanceKey struct{}
+type callerBoundKey struct{}
 
-// Maintenance marks ctx as maintenance work (the hourly housekeeping, an
-// operator's command): its statements may delete many rows at once and are
-// bounded by ctx alone, not by the per-statement bound meant for requests.
-func Maintenance(ctx context.Context) context.Context {
-	return context.WithValue(ctx, maintenanceKey{}, true)
+// BoundByCaller marks ctx so that its statements and transactions are
+// bounded by ctx alone, not by the few seconds each gets otherwise. The
+// bounds are for requests, whose client is waiting; this is for work with a
+// bound of its own whose waits are no outage: a queue job (its timeout; a
+// hundred mail workers queue for the pool's connections under load, the
+// hourly housekeeping may delete many rows at once) and an operator's
+// command (a bulk import in one transaction; the operator can interrupt it).
+func BoundByCaller(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callerBoundKey{}, true)
 }
 
-// boundContext returns ctx with at most d left, unless it is maintenance
-// work or already ends sooner.
+// boundContext returns ctx with at most d left, unless it is bound by its
+// caller or already ends sooner.
 func boundContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if ctx.Value(maintenanceKey{}) != nil {
+	if ctx.Value(callerBoundKey{}) != nil {
 		return ctx, func() {}
 	}
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {

@@ -26,6 +26,7 @@ import (
 	"github.com/accountpw/accountpw/services/cli"
 	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/metrics"
+	"github.com/accountpw/accountpw/services/store"
 )
 
 func main() {
@@ -52,6 +53,10 @@ func limitMemory(budget int64) {
 func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer,
 	limit func(int64)) error {
 	env := cli.Env{Environ: environ, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	// A command's database work is bounded by whoever runs it (an operator
+	// interrupts a long import): the store's few seconds per statement are
+	// for requests, whose contexts come from the HTTP server, never from this.
+	ctx = store.BoundByCaller(ctx)
 	// The command tree lives in services/cli; only serve is here, because
 	// only main may wire handlers.
 	return cli.Run(ctx, args, env, func(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -115,7 +115,10 @@ func (s *server) handleError(err error, c echo.Context) {
 	c.Set(ctxProblemCode, e.Code)
 	if status >= 500 {
 		lvl := slog.LevelWarn
-		if status == http.StatusInternalServerError {
+		switch {
+		case clientGone(c):
+			lvl = slog.LevelDebug // nothing failed that anyone waits for
+		case status == http.StatusInternalServerError:
 			lvl = slog.LevelError
 		}
 		s.log.LogAttrs(c.Request().Context(), lvl, "request failed",
@@ -143,6 +146,26 @@ func (s *server) handleError(err error, c echo.Context) {
 		Detail: e.Message, Code: e.Code, Field: e.Field, RequestID: rid,
 	})
 	_ = c.Blob(status, "application/problem+json", body)
+}
+
+// ctxClient is where rememberClient keeps the request's own context.
+const ctxClient = "accountpw.client_context"
+
+// rememberClient keeps the context the server gave the request, before the
+// request timeout derives one with a deadline from it: that one ends only
+// when the client goes away (or the server shuts down).
+func rememberClient(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(ctxClient, c.Request().Context())
+		return next(c)
+	}
+}
+
+// clientGone reports whether the client disconnected before its answer: its
+// failure is then no failure of the service, and is logged at debug at most.
+func clientGone(c echo.Context) bool {
+	ctx, ok := c.Get(ctxClient).(context.Context)
+	return ok && ctx.Err() != nil
 }
 
 // retryAfter renders d as whole delay-seconds, rounded up, never below one.

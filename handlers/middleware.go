@@ -65,7 +65,11 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 		LogLatency: true, LogRemoteIP: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			code, _ := c.Get(ctxProblemCode).(string)
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "http",
+			lvl := slog.LevelInfo
+			if clientGone(c) {
+				lvl = slog.LevelDebug // a disconnect, not an event of the service
+			}
+			log.LogAttrs(c.Request().Context(), lvl, "http",
 				slog.String("method", v.Method), slog.String("route", v.RoutePath),
 				slog.Int("status", v.Status), slog.Float64("latency_ms", latencyMS(v.Latency)),
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),

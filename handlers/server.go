@@ -7,6 +7,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -87,12 +88,19 @@ func New(svc Service, opts Options) *echo.Echo {
 		e.Add(method, path, h, m...)
 		allow[path] = append(allow[path], method)
 	}
+	// get adds a GET route and its HEAD (RFC 9110: the same answer without
+	// the body), which probes and link checkers use.
+	get := func(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		add(echo.GET, path, h, m...)
+		add(echo.HEAD, path, h, append([]echo.MiddlewareFunc{withoutBody}, m...)...)
+	}
 
 	e.Pre(dropBadRequestID)
 	if opts.Observer != nil {
 		e.Use(observe(opts.Observer, allow))
 	}
 	e.Use(
+		rememberClient,
 		middleware.RequestID(),
 		securityHeaders(opts.TLS),
 		accessLog(s.log),
@@ -132,13 +140,13 @@ func New(svc Service, opts Options) *echo.Echo {
 		opts.DefaultLanguage = "en"
 	}
 	mustPageLanguage(opts.DefaultLanguage)
-	add(echo.GET, pagePath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
-	add(echo.GET, pageRequestPath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
-	add(echo.GET, pageScriptPath, servePage(pageScript), pageHeaders)
-	add(echo.GET, pageStylePath, servePage(pageStyle), pageHeaders)
-	add(echo.GET, changePassword, redirectTo(opts.ChangePasswordURL))
-	add(echo.GET, "/healthz", s.healthz)
-	add(echo.GET, "/readyz", s.readyz)
+	get(pagePath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
+	get(pageRequestPath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
+	get(pageScriptPath, servePage(pageScript), pageHeaders)
+	get(pageStylePath, servePage(pageStyle), pageHeaders)
+	get(changePassword, redirectTo(opts.ChangePasswordURL))
+	get("/healthz", s.healthz)
+	get("/readyz", s.readyz)
 	return e
 }
 
@@ -177,12 +185,35 @@ func (s *server) healthz(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, healthyBody)
 }
 
-// readyz answers readiness probes. Any failure of Ready is a 503 whatever its
-// kind: an unready dependency is never the prober's fault. The cause is kept
-// (wrapped) so that the error handler logs it.
+// readyTimeout bounds a readiness probe: a prober that waits longer than
+// this has given up anyway (the container healthcheck waits 2 s), and a
+// database that cannot answer within it is not ready.
+const readyTimeout = 2 * time.Second
+
+// readyz answers readiness probes within readyTimeout. Any failure of Ready
+// is a 503 whatever its kind: an unready dependency is never the prober's
+// fault. The cause is kept (wrapped) so that the error handler logs it.
 func (s *server) readyz(c echo.Context) error {
-	if err := s.svc.Ready(c.Request().Context()); err != nil {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+	if err := s.svc.Ready(ctx); err != nil {
 		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
 	return c.JSONBlob(http.StatusOK, readyBody)
 }
+
+// withoutBody makes a HEAD request's handler write headers and status only.
+func withoutBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Writer = bodyless{c.Response().Writer}
+		return next(c)
+	}
+}
+
+// bodyless drops what is written as the body.
+type bodyless struct{ http.ResponseWriter }
+
+func (bodyless) Write(p []byte) (int, error) { return len(p), nil }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (b bodyless) Unwrap() http.ResponseWriter { return b.ResponseWriter }

@@ -128,7 +128,7 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	sess, err := sessions.New(ctx, db, cfg.Auth, secret, now)
+	sess, err := sessions.New(ctx, db, cfg.Auth, secret, now, log)
 	if err != nil {
 		return nil, err
 	}

@@ -49,18 +49,18 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 	// format needs (for ours, the NFKC form).
 	ok, err := p.Hasher.Verify(ctx, oldPassword, u.PasswordHash)
 	if err != nil {
-		if lerr := p.Limits.ChangeUnchecked(ctx, u.ID); lerr != nil {
-			p.Log.WarnContext(ctx, "give back change attempt", slog.String("error", lerr.Error()))
-		}
+		p.settle(ctx, "give back change attempt", func(ctx context.Context) error {
+			return p.Limits.ChangeUnchecked(ctx, u.ID)
+		})
 		return err
 	}
 	if !ok {
 		p.event(ctx, c, "change_failed", slog.String("user_id", u.ID))
 		return models.ErrWrongPassword
 	}
-	if err := p.Limits.ChangeSucceeded(ctx, u.ID); err != nil {
-		p.Log.WarnContext(ctx, "clear change throttle", slog.String("error", err.Error()))
-	}
+	p.settle(ctx, "clear change throttle", func(ctx context.Context) error {
+		return p.Limits.ChangeSucceeded(ctx, u.ID)
+	})
 	// Hash outside the transaction: argon2 is slow on purpose. The new hash
 	// uses the current parameters and pepper, which also upgrades an old one.
 	phc, err := p.Hasher.Hash(ctx, newPw)

@@ -188,7 +188,7 @@ func newEnvTB(t testing.TB, db *store.DB, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := sessions.New(context.Background(), db, config.Auth{}, e.secret, e.clock.Now)
+	sess, err := sessions.New(context.Background(), db, config.Auth{}, e.secret, e.clock.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

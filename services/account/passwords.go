@@ -99,8 +99,30 @@ func (p *Passwords) Authenticate(ctx context.Context, bearer string) (models.Ses
 	return p.Sessions.Authenticate(ctx, bearer)
 }
 
-// Ready reports whether the database answers.
-func (p *Passwords) Ready(ctx context.Context) error { return p.DB.Ping(ctx) }
+// Ready reports whether the service can answer requests: the database
+// answers, its schema is at this binary's migrations, and the bearer keys
+// are loaded (in JWKS mode, after the first successful fetch). Errors:
+// models.ErrUnavailable with the cause.
+func (p *Passwords) Ready(ctx context.Context) error {
+	if err := p.DB.Ping(ctx); err != nil {
+		return err
+	}
+	if err := p.DB.SchemaReady(ctx); err != nil {
+		return err
+	}
+	return p.Sessions.Ready()
+}
+
+// settle runs bookkeeping that must not depend on the client staying (an
+// attempt counter given back or cleared): with the request's values but not
+// its cancellation, since a client that hangs up after its password was
+// checked must not leave the counters wrong (the store bounds each
+// statement). A failure is logged as a warning; it never changes the answer.
+func (p *Passwords) settle(ctx context.Context, what string, f func(context.Context) error) {
+	if err := f(context.WithoutCancel(ctx)); err != nil {
+		p.Log.WarnContext(ctx, what, slog.String("error", err.Error()))
+	}
+}
 
 // codeOf returns the stable code of a models error, "" for others.
 func codeOf(err error) string {

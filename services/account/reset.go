@@ -41,9 +41,9 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	if err := p.Limits.TokenValid(ctx, c.IP); err != nil {
-		p.Log.WarnContext(ctx, "give back token attempt", slog.String("error", err.Error()))
-	}
+	p.settle(ctx, "give back token attempt", func(ctx context.Context) error {
+		return p.Limits.TokenValid(ctx, c.IP)
+	})
 	pw := models.NormalizePassword(newPassword)
 	if err := p.Policy.Check(ctx, pw, u.Email); err != nil {
 		p.refused(ctx, c, "reset_refused", u.ID, err)
@@ -68,9 +68,9 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 		return fmt.Errorf("reset password: %w", err)
 	}
 	// Proving control of the mailbox ends any wrong-old-password back-off.
-	if err := p.Limits.ChangeSucceeded(ctx, u.ID); err != nil {
-		p.Log.WarnContext(ctx, "clear change throttle", slog.String("error", err.Error()))
-	}
+	p.settle(ctx, "clear change throttle", func(ctx context.Context) error {
+		return p.Limits.ChangeSucceeded(ctx, u.ID)
+	})
 	p.event(ctx, c, "reset_completed", slog.String("user_id", u.ID))
 	return nil
 }

@@ -82,6 +82,7 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		row{"short JWT secret", func(c *Config) { c.Auth.JWTSecret = "short" }, "JWT_SECRET"},
 		row{"JWT secret and JWKS", func(c *Config) { c.Auth.JWTSecret, c.Auth.JWKSURL = pepper, "https://keys.example/jwks" }, "only one"},
 		row{"JWKS over plain http", func(c *Config) { c.Auth.JWKSURL = "http://keys.example/jwks" }, "jwks_url"},
+		row{"negative maximum token age", func(c *Config) { c.Auth.MaxTokenAge = -time.Minute }, "max_token_age"},
 		row{"argon2 memory below the floor", func(c *Config) { c.Password.Memory = FloorArgon2Memory - 1 }, "argon2_memory_kib"},
 		row{"argon2 one pass", func(c *Config) { c.Password.Time = 1 }, "argon2_time"},
 		row{"argon2 memory above 1 GiB", func(c *Config) { c.Password.Memory = MaxArgon2Memory + 1 }, "out of bounds"},

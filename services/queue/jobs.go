@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -56,7 +55,8 @@ func (n Notice) recipient() string      { return n.Recipient }
 func (n Notice) requestedAt() time.Time { return n.At }
 
 // EnqueueResets durably records reset requests inside tx, in one statement,
-// so they exist exactly when tx commits. Errors: a wrapped database error.
+// so they exist exactly when tx commits. Errors: a database error classified
+// by store (models.ErrUnavailable when the database cannot be used now).
 func (q *Queue) EnqueueResets(ctx context.Context, tx *store.Tx, jobs []Reset) error {
 	if len(jobs) == 0 {
 		return nil
@@ -66,16 +66,16 @@ func (q *Queue) EnqueueResets(ctx context.Context, tx *store.Tx, jobs []Reset) e
 		params[i] = river.InsertManyParams{Args: j}
 	}
 	if _, err := q.client.InsertManyFastTx(ctx, tx.SQL(), params); err != nil {
-		return fmt.Errorf("enqueue reset emails: %w", err)
+		return q.deps.DB.Classify(ctx, "enqueue reset emails", err)
 	}
 	return nil
 }
 
 // EnqueueNotice records a notice inside tx, so it is sent exactly when the
-// change it reports commits. Errors: a wrapped database error.
+// change it reports commits. Errors: a database error classified by store.
 func (q *Queue) EnqueueNotice(ctx context.Context, tx *store.Tx, job Notice) error {
 	if _, err := q.client.InsertTx(ctx, tx.SQL(), job, nil); err != nil {
-		return fmt.Errorf("enqueue notice: %w", err)
+		return q.deps.DB.Classify(ctx, "enqueue notice", err)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/config"
@@ -155,6 +156,13 @@ func New(cfg config.Mail, d Deps, t Tuning) (*Queue, error) {
 		DiscardedJobRetentionPeriod: deadLetterRetention,
 		MaxAttempts:                 1000, // deadlines, not counts, end retries (see the workers)
 		Logger:                      d.Log.With("component", "queue"),
+		// A job's database work is bounded by the job's timeout, not by the
+		// few seconds the store gives a request's statements: under load a
+		// hundred workers wait their turn for the pool's connections.
+		Middleware: []rivertype.Middleware{river.WorkerMiddlewareFunc(
+			func(ctx context.Context, _ *rivertype.JobRow, work func(context.Context) error) error {
+				return work(store.BoundByCaller(ctx))
+			})},
 		// The leader alone runs periodic jobs, so replicas do not repeat them.
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return housekeepingArgs{}, nil },

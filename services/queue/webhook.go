@@ -41,7 +41,7 @@ func (q *Queue) SendsEvents() bool { return q.deps.Webhooks != nil }
 
 // EnqueueEvents records events inside tx, in one statement, so that each
 // exists exactly when the change it reports commits. Without webhook.url it
-// records nothing. Errors: a wrapped database error.
+// records nothing. Errors: a database error classified by store.
 func (q *Queue) EnqueueEvents(ctx context.Context, tx *store.Tx, events []webhook.Event) error {
 	if !q.SendsEvents() || len(events) == 0 {
 		return nil
@@ -52,7 +52,7 @@ func (q *Queue) EnqueueEvents(ctx context.Context, tx *store.Tx, events []webhoo
 			Deadline: e.Timestamp.Add(WebhookDeadline)}}
 	}
 	if _, err := q.client.InsertManyFastTx(ctx, tx.SQL(), params); err != nil {
-		return fmt.Errorf("enqueue webhook events: %w", err)
+		return q.deps.DB.Classify(ctx, "enqueue webhook events", err)
 	}
 	return nil
 }

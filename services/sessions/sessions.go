@@ -1,7 +1,10 @@
 // Package sessions verifies bearer JWTs (HS256 with a shared secret, or
-// asymmetric keys from a JWKS URL) and ends every session issued before the
-// account's last password change. It also mints HS256 tokens for local
-// testing.
+// asymmetric keys from a JWKS URL, which it fetches and keeps fresh) and ends
+// every session issued before the account's last password change. It is
+// strict about what it accepts: claims of the right JSON types only (see
+// claims), no critical header extensions, a kid in JWKS mode, a sub that can
+// be an account id, an optional maximum age. It also mints HS256 tokens for
+// local testing.
 //
 // It imports models, config, store and the JWT libraries.
 package sessions
@@ -10,9 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/accountpw/accountpw/models"
@@ -20,42 +23,58 @@ import (
 	"github.com/accountpw/accountpw/services/store"
 )
 
+// leeway is the clock skew allowed on exp, nbf and iat.
+const leeway = 30 * time.Second
+
 // Sessions verifies bearer JWTs.
 type Sessions struct {
 	db     *store.DB
 	parser *jwt.Parser
-	keys   jwt.Keyfunc
+	// keys finds the verification key of a token; jwks is the key set in
+	// JWKS mode (nil with an HS256 secret).
+	keys   func(ctx context.Context) jwt.Keyfunc
+	jwks   *keySet
+	maxAge time.Duration
+	now    func() time.Time
 }
 
 // New returns a verifier for cfg: HS256 under secret (at least
 // config.MinJWTSecretBytes; on the embedded default the generated one), or,
-// when cfg.JWKSURL is set, RS256, ES256 and EdDSA keys fetched from it in
-// the background for as long as ctx lives. Issuer and audience are checked
-// when set; now is the clock for exp and iat.
-func New(ctx context.Context, db *store.DB, cfg config.Auth, secret []byte, now func() time.Time) (*Sessions, error) {
+// when cfg.JWKSURL is set (https, or http on a loopback host), RS256, ES256
+// and EdDSA keys fetched from it: once now, then in the background for as
+// long as ctx lives, and logged to log when a fetch fails. Until the first
+// fetch succeeds the verifier is not ready (Ready) and answers
+// models.ErrUnavailable. Issuer and audience are checked when set, the
+// token's age when cfg.MaxTokenAge is; now is the clock for exp, nbf, iat.
+func New(ctx context.Context, db *store.DB, cfg config.Auth, secret []byte, now func() time.Time, log *slog.Logger) (*Sessions, error) {
+	if cfg.MaxTokenAge < 0 {
+		return nil, errors.New("new sessions: the maximum token age must not be negative")
+	}
 	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
-		jwt.WithLeeway(30 * time.Second), jwt.WithTimeFunc(now)}
+		jwt.WithLeeway(leeway), jwt.WithTimeFunc(now)}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	s := &Sessions{db: db}
+	s := &Sessions{db: db, maxAge: cfg.MaxTokenAge, now: now}
 	switch {
 	case len(secret) > 0 && cfg.JWKSURL == "":
 		if len(secret) < config.MinJWTSecretBytes {
 			return nil, fmt.Errorf("new sessions: the HS256 secret must have at least %d bytes", config.MinJWTSecretBytes)
 		}
 		opts = append(opts, jwt.WithValidMethods([]string{"HS256"}))
-		s.keys = func(*jwt.Token) (any, error) { return secret, nil }
+		s.keys = func(context.Context) jwt.Keyfunc {
+			return func(*jwt.Token) (any, error) { return secret, nil }
+		}
 	case cfg.JWKSURL != "" && len(secret) == 0:
-		k, err := keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
-		if err != nil {
-			return nil, fmt.Errorf("new sessions: %w", err)
+		if err := models.CheckServiceURL(cfg.JWKSURL, true); err != nil {
+			return nil, fmt.Errorf("new sessions: the JWKS URL: %w", err)
 		}
 		opts = append(opts, jwt.WithValidMethods([]string{"RS256", "ES256", "EdDSA"}))
-		s.keys = k.Keyfunc
+		s.jwks = newKeySet(ctx, cfg.JWKSURL, log)
+		s.keys = s.jwks.keyfunc
 	default:
 		return nil, errors.New("new sessions: set exactly one of the JWT secret and the JWKS URL")
 	}
@@ -63,35 +82,78 @@ func New(ctx context.Context, db *store.DB, cfg config.Auth, secret []byte, now 
 	return s, nil
 }
 
-// Authenticate verifies a bearer token: signature and algorithm, exp and iat
-// present, exp not passed, issuer and audience when configured, sub an
-// existing account's id, matched exactly (a sub that breaks
-// models.ValidateUserID is refused without a query). A token issued (iat,
-// whole seconds) before the account's password_changed_at (truncated to the
-// second) is refused, so a reset or a change ends every earlier session at
-// once. Errors: models.ErrUnauthenticated,
-// models.ErrStaleSession, a wrapped database error.
+// Ready reports whether tokens can be verified: always with an HS256
+// secret, after the first successful fetch of the key set in JWKS mode.
+// Errors: models.ErrUnavailable.
+func (s *Sessions) Ready() error {
+	if s.jwks == nil {
+		return nil
+	}
+	if err := s.jwks.ready(); err != nil {
+		return errors.Join(models.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Authenticate verifies a bearer token: signature and algorithm, a kid in
+// JWKS mode, no crit header (no extension is understood here, so RFC 7515
+// requires refusing any that is declared critical), claims of the right
+// JSON types (see claims), exp and iat present, exp not passed, iat not in
+// the future nor older than the maximum age when one is set, issuer and
+// audience when configured, sub an account id (models.ValidateUserID, so a
+// NUL or any other character no id has is refused before any query) and an
+// existing account's, matched exactly. A token issued (iat, whole seconds)
+// before the account's password_changed_at (truncated to the second) is
+// refused, so a reset or a change ends every earlier session at once. Errors:
+// models.ErrUnauthenticated, models.ErrStaleSession, models.ErrUnavailable
+// (no JWKS keys yet), a classified database error.
 func (s *Sessions) Authenticate(ctx context.Context, bearer string) (models.Session, error) {
-	var claims jwt.RegisteredClaims
-	if _, err := s.parser.ParseWithClaims(bearer, &claims, s.keys); err != nil {
+	c, err := s.verify(ctx, bearer)
+	if errors.Is(err, errNoKeys) {
+		return models.Session{}, fmt.Errorf("authenticate: %w", errors.Join(models.ErrUnavailable, errNoKeys))
+	}
+	if err != nil {
 		return models.Session{}, models.ErrUnauthenticated
 	}
-	// A sub that cannot be an account id is refused before any query.
-	if claims.IssuedAt == nil || models.ValidateUserID(claims.Subject) != nil {
-		return models.Session{}, models.ErrUnauthenticated
-	}
-	changedAt, err := s.db.PasswordChangedAt(ctx, claims.Subject)
+	changedAt, err := s.db.PasswordChangedAt(ctx, c.Subject)
 	if errors.Is(err, store.ErrNotFound) {
 		return models.Session{}, models.ErrUnauthenticated
 	}
 	if err != nil {
 		return models.Session{}, fmt.Errorf("authenticate: %w", err)
 	}
-	iat := claims.IssuedAt.Time.Truncate(time.Second)
+	iat := c.IssuedAt.Time.Truncate(time.Second)
 	if iat.Before(changedAt.Truncate(time.Second)) {
 		return models.Session{}, models.ErrStaleSession
 	}
-	return models.Session{UserID: claims.Subject, IssuedAt: iat}, nil
+	return models.Session{UserID: c.Subject, IssuedAt: iat}, nil
+}
+
+// errRefused is verify's answer for a token that is not a valid session,
+// whatever the reason; the reasons are not told apart anywhere.
+var errRefused = errors.New("bearer token refused")
+
+// verify checks everything about a token that needs no database.
+func (s *Sessions) verify(ctx context.Context, bearer string) (*claims, error) {
+	var c claims
+	keys := s.keys(ctx)
+	_, err := s.parser.ParseWithClaims(bearer, &c, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errRefused
+		}
+		return keys(t)
+	})
+	switch {
+	case errors.Is(err, errNoKeys):
+		return nil, errNoKeys
+	case err != nil:
+		return nil, errRefused
+	case c.IssuedAt == nil || models.ValidateUserID(c.Subject) != nil:
+		return nil, errRefused
+	case s.maxAge > 0 && s.now().Sub(c.IssuedAt.Time) > s.maxAge:
+		return nil, errRefused
+	}
+	return &c, nil
 }
 
 // Issue returns an HS256 bearer token for userID, issued at now and valid

@@ -25,7 +25,7 @@ func TestSubIsAnAccountID(t *testing.T) {
 	for _, id := range []string{"acme:42", "ann@realm.example", "01HZX3J5K8Q9R2T4V6W8Y0A1B3"} {
 		mustAccount(t, db, id, now.Add(-time.Hour))
 	}
-	s, err := New(context.Background(), db, config.Auth{}, secret, func() time.Time { return now })
+	s, err := New(context.Background(), db, config.Auth{}, secret, func() time.Time { return now }, discard)
 	if err != nil {
 		t.Fatal(err)
 	}

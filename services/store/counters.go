@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 
@@ -59,21 +60,20 @@ func (q Queries) CountHits(ctx context.Context, hits []Hit) (map[Window]int64, e
 		}
 		query = sb.String() + upsert
 	}
-	rows, err := q.conn.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify("count rate limits", err)
-	}
-	defer rows.Close()
 	totals := make(map[Window]int64, len(merged))
-	for rows.Next() {
+	err := q.queryRows(ctx, query, args, func(rows *sql.Rows) error {
 		var w Window
 		var n int64
 		if err := rows.Scan(&w.Bucket, &w.Start, &n); err != nil {
-			return nil, classify("count rate limits", err)
+			return err
 		}
 		totals[w] = n
+		return nil
+	})
+	if err != nil {
+		return nil, classify("count rate limits", err)
 	}
-	return totals, classify("count rate limits", rows.Err())
+	return totals, nil
 }
 
 // UncountHits takes hits back from their counters (never below zero), in
@@ -106,7 +106,7 @@ func (q Queries) UncountHits(ctx context.Context, hits []Hit) error {
 		}
 		query = sb.String() + ")" + update
 	}
-	_, err := q.conn.ExecContext(ctx, query, args...)
+	_, err := q.exec(ctx, query, args...)
 	return classify("give back rate limits", err)
 }
 

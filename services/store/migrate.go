@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver"
@@ -40,31 +41,56 @@ func (d *DB) Migrate(ctx context.Context) error {
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock) //nolint:errcheck // the lock ends with the session anyway
 	}
-	return migrateAll(ctx, d.sql, d.postgres)
+	return migrateAll(ctx, d.sql, d.postgres, d.log)
 }
 
-// migrateAll runs goose, then River's migrator, on db.
-func migrateAll(ctx context.Context, db *sql.DB, postgres bool) error {
+// provider is goose over the embedded migrations of one dialect.
+func provider(db *sql.DB, postgres bool, log *slog.Logger) (*goose.Provider, error) {
 	dialect, dir := goose.DialectPostgres, "migrations/postgres"
 	if !postgres {
 		dialect, dir = goose.DialectSQLite3, "migrations/sqlite"
 	}
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return nil, err
 	}
-	p, err := goose.NewProvider(dialect, db, sub)
+	return goose.NewProvider(dialect, db, sub, goose.WithSlog(log))
+}
+
+// latestMigration is the version of the newest embedded migration; reading
+// it touches no database.
+func latestMigration(db *sql.DB, postgres bool) (int64, error) {
+	p, err := provider(db, postgres, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return 0, fmt.Errorf("read migrations: %w", err)
+	}
+	sources := p.ListSources()
+	return sources[len(sources)-1].Version, nil
+}
+
+// migrationDriver is River's driver for its migrator on this database.
+func (d *DB) migrationDriver() riverdriver.Driver[*sql.Tx] {
+	return migrationDriver(d.sql, d.postgres)
+}
+
+func migrationDriver(db *sql.DB, postgres bool) riverdriver.Driver[*sql.Tx] {
+	if postgres {
+		return riverdatabasesql.New(db)
+	}
+	return riversqlite.New(db)
+}
+
+// migrateAll runs goose, then River's migrator, on db; both log through log,
+// as JSON like every other line.
+func migrateAll(ctx context.Context, db *sql.DB, postgres bool, log *slog.Logger) error {
+	p, err := provider(db, postgres, log)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return classify("migrate", err)
 	}
-	var driver riverdriver.Driver[*sql.Tx] = riversqlite.New(db)
-	if postgres {
-		driver = riverdatabasesql.New(db)
-	}
-	m, err := rivermigrate.New(driver, nil)
+	m, err := rivermigrate.New(migrationDriver(db, postgres), &rivermigrate.Config{Logger: log})
 	if err != nil {
 		return fmt.Errorf("migrate queue: %w", err)
 	}
@@ -76,4 +102,6 @@ func migrateAll(ctx context.Context, db *sql.DB, postgres bool) error {
 
 // MigrateSQL applies every migration to an open PostgreSQL pool without the
 // advisory lock: for test harnesses that build a template database once.
-func MigrateSQL(ctx context.Context, db *sql.DB) error { return migrateAll(ctx, db, true) }
+func MigrateSQL(ctx context.Context, db *sql.DB) error {
+	return migrateAll(ctx, db, true, slog.New(slog.DiscardHandler))
+}

@@ -5,16 +5,20 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/accountpw/accountpw/services/config"
 )
@@ -36,34 +40,47 @@ type DB struct {
 	// listen holds the connection the mail queue LISTENs on (PostgreSQL
 	// only), apart from the pool so that it never starves it.
 	listen *pgxpool.Pool
+	log    *slog.Logger
+	// schema is what SchemaReady compares the database with; migrator reads
+	// the mail queue's applied migrations.
+	schema   schemaState
+	migrator *rivermigrate.Migrator[*sql.Tx]
+	// file is the SQLite file as opened, so that Ping notices when the path
+	// no longer leads to it (removed, replaced).
+	file os.FileInfo
+	path string
 }
 
 // Open opens PostgreSQL when cfg.URL is set, and otherwise the embedded
 // SQLite file at cfg.Path (created with its directory if missing; a
 // directory this process cannot write to is refused with an error that says
-// which and how to fix it). SQLite
-// runs in WAL mode with a busy timeout and IMMEDIATE transactions: without
+// which and how to fix it; the file and its -wal and -shm companions are
+// readable by this user alone, 0600, whatever the umask). SQLite runs in
+// WAL mode with a busy timeout and IMMEDIATE transactions: without
 // _txlock=immediate, concurrent writers that upgrade a read lock fail with
-// SQLITE_BUSY instead of waiting. cfg must have passed Validate.
+// SQLITE_BUSY instead of waiting. PostgreSQL connections time out after a
+// few seconds unless the URL sets connect_timeout. cfg must have passed
+// Validate.
 func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
-	gcfg := &gorm.Config{
-		TranslateError: true,
-		// Parameterised queries keep token hashes and addresses out of SQL logs.
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			ParameterizedQueries: true, IgnoreRecordNotFoundError: true, LogLevel: logger.Warn,
-		}),
-	}
+	gcfg := &gorm.Config{TranslateError: true, Logger: quietLogger{log}}
+	d := &DB{postgres: cfg.Postgres(), log: log, path: cfg.Path}
 	var (
 		g   *gorm.DB
 		err error
 	)
-	if cfg.Postgres() {
-		g, err = gorm.Open(postgres.Open(cfg.URL), gcfg)
+	dbURL := cfg.URL
+	if d.postgres {
+		dbURL = withConnectTimeout(cfg.URL)
+		g, err = gorm.Open(postgres.Open(dbURL), gcfg)
 	} else {
 		if err := prepareDataDir(filepath.Dir(cfg.Path)); err != nil {
 			return nil, err
 		}
-		dsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		if d.file, err = privateFile(cfg.Path); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		dsn := "file:" + cfg.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" +
+			strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		g, err = gorm.Open(sqlite.Open(dsn), gcfg)
 	}
@@ -74,14 +91,18 @@ func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	d := &DB{Queries: Queries{db: g, conn: sqlDB, postgres: cfg.Postgres()}, gorm: g, sql: sqlDB, postgres: cfg.Postgres()}
-	if !cfg.Postgres() {
+	d.Queries, d.gorm, d.sql = Queries{db: g, conn: sqlDB, postgres: d.postgres, store: d}, g, sqlDB
+	if err := d.prepare(); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if !d.postgres {
 		sqlDB.SetMaxOpenConns(sqliteConns)
 		return d, nil
 	}
 	sqlDB.SetMaxOpenConns(postgresConns)
 	sqlDB.SetMaxIdleConns(postgresConns)
-	lcfg, err := pgxpool.ParseConfig(cfg.URL)
+	lcfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open database: %w", err)
@@ -92,6 +113,38 @@ func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
 		return nil, classify("open database", err)
 	}
 	return d, nil
+}
+
+// prepare registers the callbacks and reads what the binary's migrations
+// build, for SchemaReady.
+func (d *DB) prepare() error {
+	if err := d.registerCallbacks(d.gorm); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	var err error
+	if d.migrator, err = rivermigrate.New(d.migrationDriver(), &rivermigrate.Config{Logger: d.log}); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	all := d.migrator.AllVersions()
+	d.schema.river = all[len(all)-1].Version
+	d.schema.goose, err = latestMigration(d.sql, d.postgres)
+	return err
+}
+
+// withConnectTimeout adds connect_timeout to a PostgreSQL URL that has none:
+// without it pgx waits for a new connection as long as the context lets it.
+func withConnectTimeout(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw // Validate accepted it; pgx reports what is wrong
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return raw
+	}
+	q.Set("connect_timeout", strconv.Itoa(int(connectTimeout/time.Second)))
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Close closes the connection pools.
@@ -119,10 +172,15 @@ func (d *DB) Postgres() bool { return d.postgres }
 // SQL is the underlying pool, for the mail queue's driver.
 func (d *DB) SQL() *sql.DB { return d.sql }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, within a few seconds; for
+// SQLite also whether the configured path still leads to the file that was
+// opened (a removed or replaced file leaves open connections working on a
+// file nobody will find again). Errors: a classified database error.
 func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := boundContext(ctx, statementTimeout)
+	defer cancel()
 	if err := d.sql.PingContext(ctx); err != nil {
 		return classify("ping database", err)
 	}
-	return nil
+	return classify("ping database", d.checkFile())
 }

@@ -12,12 +12,15 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,4 +148,40 @@ func Count(tb testing.TB, db *store.DB, table string) int64 {
 		tb.Fatal(err)
 	}
 	return n
+}
+
+// EmptyPostgresURL returns the URL of a new PostgreSQL database with nothing
+// in it, not even the migrations, dropped after the test: for tests of what
+// happens before or without them.
+func EmptyPostgresURL(tb testing.TB) string {
+	tb.Helper()
+	RequirePostgres(tb)
+	admin, err := sql.Open("pgx", serverURL(PG.Database))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	name := fmt.Sprintf("empty_%d_%d", os.Getpid(), emptyCount.Add(1))
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			tb.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return serverURL(name)
+}
+
+var emptyCount atomic.Int64
+
+// serverURL is the URL of database on the test server.
+func serverURL(database string) string {
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(PG.Host, PG.Port), Path: "/" + database,
+		RawQuery: "sslmode=disable", User: url.User(PG.User)}
+	if PG.Password != "" {
+		u.User = url.UserPassword(PG.User, PG.Password)
+	}
+	return u.String()
 }

@@ -123,7 +123,7 @@ func TestReadyzTimeout(t *testing.T) {
 	f.blocks = "Ready"
 	start := time.Now()
 	rec := serve(f, Options{}, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if took := time.Since(start); took > 2500*time.Millisecond {
+	if took := time.Since(start); took > 5*time.Second { // slack for a loaded machine; the deadline below is exact
 		t.Errorf("answered after %v, want about 2 s", took)
 	}
 	if d := f.last(t).deadline.Sub(start); d > 2*time.Second+100*time.Millisecond {

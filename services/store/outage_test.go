@@ -52,7 +52,10 @@ func TestStatementsAreBounded(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		_, err := patient.UserByID(jctx, "x")
-		if took := time.Since(start); took < 4*time.Second || took > 5500*time.Millisecond {
+		// Slack above the bounds is for a loaded machine: what matters is
+		// the caller's 4.5 s, not the statement's 3 s nor a dead TCP
+		// connection's minutes.
+		if took := time.Since(start); took < 4*time.Second || took > 7*time.Second {
 			t.Errorf("took %v, want the caller's 4.5 s", took)
 		}
 		if !errors.Is(err, models.ErrUnavailable) {
@@ -64,16 +67,16 @@ func TestStatementsAreBounded(t *testing.T) {
 		call  func() error
 		bound time.Duration
 	}{
-		{"ping", func() error { return db.Ping(ctx) }, 3500 * time.Millisecond},
-		{"a GORM query", func() error { _, err := db.UserByID(ctx, "x"); return err }, 3500 * time.Millisecond},
+		{"ping", func() error { return db.Ping(ctx) }, 5 * time.Second},
+		{"a GORM query", func() error { _, err := db.UserByID(ctx, "x"); return err }, 5 * time.Second},
 		{"a counter statement", func() error {
 			_, err := db.CountHits(ctx, []store.Hit{{Bucket: "b", Start: 0, End: 60, N: 1}})
 			return err
-		}, 3500 * time.Millisecond},
+		}, 5 * time.Second},
 		{"a transaction", func() error {
 			return db.InTx(ctx, func(tx *store.Tx) error { _, err := tx.UserByID(ctx, "x"); return err })
-		}, 5500 * time.Millisecond},
-		{"the schema check", func() error { return db.SchemaReady(ctx) }, 3500 * time.Millisecond},
+		}, 7 * time.Second},
+		{"the schema check", func() error { return db.SchemaReady(ctx) }, 5 * time.Second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

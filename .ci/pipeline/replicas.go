@@ -60,7 +60,8 @@ type replica struct {
 // haproxyConfig balances round-robin over the replicas, checks /readyz,
 // tells them the client's address in X-Forwarded-For, retries a request only
 // when it could not reach a replica at all, and answers 503 + Retry-After
-// (never 502/504) when a replica dies under a request.
+// (never 502/504, never a closed connection) when a replica dies under a
+// request.
 func haproxyConfig(dir string, port int, replicas []*replica) (string, error) {
 	errfile := filepath.Join(dir, "503.http")
 	body := `{"type":"https://accountpw.dev/problems/unavailable","title":"Service unavailable","status":503,"code":"unavailable"}`
@@ -71,12 +72,22 @@ func haproxyConfig(dir string, port int, replicas []*replica) (string, error) {
 	}
 	cfg := fmt.Sprintf(`global
   maxconn 4096
+  log stderr format raw local0 notice
 defaults
+  log global
+  option httplog
+  option dontlog-normal
   mode http
   timeout connect 2s
   timeout client 30s
   timeout server 30s
   option forwardfor
+  # One request per client connection: when a replica dies under a request
+  # that came on a reused client connection, HAProxy closes that connection
+  # without an answer (so that a client retries, as after an idle keep-alive
+  # close); a client cannot know whether its PUT was processed, so here every
+  # request gets an answer instead.
+  option httpclose
   retries 2
   retry-on conn-failure
   option redispatch

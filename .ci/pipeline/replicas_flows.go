@@ -38,6 +38,7 @@ func replicaEmailLoad(ctx context.Context, base string, known, unknown []string,
 				status := fmt.Sprint(code)
 				if err != nil {
 					status = "transport error"
+					progress("email %s: %v", addr, err)
 				}
 				c.add(status)
 				c.mu.Lock()

@@ -114,7 +114,7 @@ type server struct {
 func baseEnv(dbURL, sendgrid string) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"GODEBUG=madvdontneed=0", "PPROF_ADDR=" + os.Getenv("PPROF_ADDR"),
+		"GODEBUG=madvdontneed=0",
 		"ACCOUNTPW_HTTP_ADDR=127.0.0.1:0",
 		"ACCOUNTPW_METRICS_ADDR=127.0.0.1:0", // replicas run side by side
 		"ACCOUNTPW_AUTH_JWT_SECRET=" + jwtSecret,

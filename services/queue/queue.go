@@ -60,8 +60,15 @@ type Tuning struct {
 }
 
 // DefaultTuning is what serve runs with on PostgreSQL (postgres) or SQLite.
+// On PostgreSQL an insert wakes the workers through LISTEN/NOTIFY, but River
+// sends at most one notification per FetchCooldown: a job committed a few
+// milliseconds after another, once the first one's fetch has run, waits for
+// the next poll. A poll every 100 ms bounds that wait (an indexed query, ten
+// a second per replica when idle); at one a second, a user whose request
+// followed someone else's by a few milliseconds waited a second for the
+// email.
 func DefaultTuning(postgres bool) Tuning {
-	t := Tuning{RetryBase: 2 * time.Second, PollInterval: time.Second, FetchCooldown: 10 * time.Millisecond}
+	t := Tuning{RetryBase: 2 * time.Second, PollInterval: 100 * time.Millisecond, FetchCooldown: 10 * time.Millisecond}
 	if !postgres {
 		t.PollInterval = 200 * time.Millisecond
 	}

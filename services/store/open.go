@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -71,7 +74,18 @@ func Open(cfg config.Database, log *slog.Logger) (*DB, error) {
 	dbURL := cfg.URL
 	if d.postgres {
 		dbURL = withConnectTimeout(cfg.URL)
-		g, err = gorm.Open(postgres.Open(dbURL), gcfg)
+		pcfg, perr := pgx.ParseConfig(dbURL)
+		if perr != nil {
+			return nil, fmt.Errorf("open database: %w", perr)
+		}
+		conn := stdlib.OpenDB(*pcfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+			m := c.TypeMap()
+			m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{nativeArrays}, m.TryWrapEncodePlanFuncs...)
+			return nil
+		}))
+		if g, err = gorm.Open(postgres.New(postgres.Config{Conn: conn}), gcfg); err != nil {
+			conn.Close()
+		}
 	} else {
 		if err := prepareDataDir(filepath.Dir(cfg.Path)); err != nil {
 			return nil, err

@@ -82,9 +82,10 @@ func TestConsumeTokenOnce(t *testing.T) {
 		if _, err := db.IssueToken(ctx, u.EmailKey, "hash", now.Add(time.Minute), now); err != nil {
 			t.Fatal(err)
 		}
-		tok, err := db.LiveToken(ctx, "hash", now)
-		if err != nil || tok.UserID != u.ID {
-			t.Fatalf("live token: %+v %v", tok, err)
+		tok, owner, err := db.LiveToken(ctx, "hash", now)
+		if err != nil || tok.UserID != u.ID || owner.ID != u.ID || owner.Email != u.Email ||
+			owner.PasswordHash != u.PasswordHash || !owner.PasswordChangedAt.Equal(u.PasswordChangedAt) {
+			t.Fatalf("live token: %+v %+v %v", tok, owner, err)
 		}
 		var (
 			wg        sync.WaitGroup
@@ -110,7 +111,7 @@ func TestConsumeTokenOnce(t *testing.T) {
 		if won != 1 || lost != 19 {
 			t.Fatalf("%d won and %d lost, want 1 and 19", won, lost)
 		}
-		if _, err := db.LiveToken(ctx, "hash", now); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := db.LiveToken(ctx, "hash", now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a used token is not live: got %v", err)
 		}
 	})
@@ -118,26 +119,34 @@ func TestConsumeTokenOnce(t *testing.T) {
 
 func TestTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		u := mustUser(t, db, "tok")
 		now := time.Now().UTC()
+		u := models.User{ID: "tok", Email: "Tok@Example.org", EmailKey: "tok@example.org", PasswordHash: "h0",
+			Locale: "fr-CA", PasswordChangedAt: now.Add(-time.Hour).Truncate(time.Second),
+			CreatedAt: now.Add(-2 * time.Hour).Truncate(time.Second), UpdatedAt: now.Truncate(time.Second)}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := db.IssueToken(ctx, "nobody@example.org", "h", now.Add(time.Minute), now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a token for no account: got %v, want ErrNotFound", err)
 		}
-		// A new token supersedes the unused one.
+		// A new token supersedes the unused one; each returns the whole account.
 		for _, h := range []string{"first", "second"} {
 			got, err := db.IssueToken(ctx, u.EmailKey, h, now.Add(time.Minute), now)
-			if err != nil || got.ID != u.ID || got.Email != u.Email {
-				t.Fatalf("issue: got %+v %v, want the account", got, err)
+			if err != nil || got.ID != u.ID || got.Email != u.Email || got.EmailKey != u.EmailKey ||
+				got.PasswordHash != u.PasswordHash || got.Locale != u.Locale ||
+				!got.PasswordChangedAt.Equal(u.PasswordChangedAt) || !got.CreatedAt.Equal(u.CreatedAt) ||
+				!got.UpdatedAt.Equal(u.UpdatedAt) {
+				t.Fatalf("issue: got %+v %v, want %+v", got, err, u)
 			}
 		}
-		if _, err := db.LiveToken(ctx, "first", now); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := db.LiveToken(ctx, "first", now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("superseded token: got %v, want ErrNotFound", err)
 		}
-		if _, err := db.LiveToken(ctx, "second", now.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := db.LiveToken(ctx, "second", now.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("expired token: got %v, want ErrNotFound", err)
 		}
 		// Housekeeping: expired tokens go, used or not; live ones stay.
-		second, _ := db.LiveToken(ctx, "second", now)
+		second, _, _ := db.LiveToken(ctx, "second", now)
 		if err := db.ConsumeToken(ctx, second.ID, now); err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +162,7 @@ func TestTokens(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("deleted %d, %v; want the used and the unused expired token", n, err)
 		}
-		if _, err := db.LiveToken(ctx, "live", now); err != nil {
+		if _, _, err := db.LiveToken(ctx, "live", now); err != nil {
 			t.Fatalf("the live token went: %v", err)
 		}
 	})

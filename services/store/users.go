@@ -21,6 +21,14 @@ type userRow struct {
 
 func (userRow) TableName() string { return "users" }
 
+// userColumns are the users table's columns in the order of fields.
+const userColumns = `id, email, email_key, password_hash, locale, password_changed_at, created_at, updated_at`
+
+// fields are r's fields in the order of userColumns, for Scan.
+func (r *userRow) fields() []any {
+	return []any{&r.ID, &r.Email, &r.EmailKey, &r.PasswordHash, &r.Locale, &r.PasswordChangedAt, &r.CreatedAt, &r.UpdatedAt}
+}
+
 func (r userRow) user() models.User {
 	return models.User{ID: r.ID, Email: r.Email, EmailKey: r.EmailKey, PasswordHash: r.PasswordHash,
 		Locale: r.Locale, PasswordChangedAt: r.PasswordChangedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}

@@ -58,9 +58,11 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 		p.event(ctx, c, "change_failed", slog.String("user_id", u.ID))
 		return models.ErrWrongPassword
 	}
-	p.settle(ctx, "clear change throttle", func(ctx context.Context) error {
+	// The right old password ends the wrong-old-password back-off, while
+	// the new password hashes.
+	defer p.alongside(ctx, "clear change throttle", func(ctx context.Context) error {
 		return p.Limits.ChangeSucceeded(ctx, u.ID)
-	})
+	})()
 	// Hash outside the transaction: argon2 is slow on purpose. The new hash
 	// uses the current parameters and pepper, which also upgrades an old one.
 	phc, err := p.Hasher.Hash(ctx, newPw)

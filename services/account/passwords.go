@@ -124,6 +124,19 @@ func (p *Passwords) settle(ctx context.Context, what string, f func(context.Cont
 	}
 }
 
+// alongside runs settle's work in its own goroutine, so that its round trips
+// overlap the slow work that follows (the policy and the hash), and returns
+// the wait for it: a request calls it before it answers, so that no
+// bookkeeping outlives the request (and tests see it done).
+func (p *Passwords) alongside(ctx context.Context, what string, f func(context.Context) error) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.settle(ctx, what, f)
+	}()
+	return func() { <-done }
+}
+
 // codeOf returns the stable code of a models error, "" for others.
 func codeOf(err error) string {
 	var e *models.Error

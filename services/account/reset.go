@@ -21,19 +21,25 @@ import (
 // the models.ErrPassword* policy errors, models.ErrHashBusy, a wrapped
 // database error.
 func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPassword string) error {
-	// Every attempt counts until its token proves genuine.
-	if err := p.Limits.TokenAttempt(ctx, c.IP); err != nil {
-		p.throttled(ctx, c, LimitTokenFailuresIP)
-		return err
-	}
+	// Every attempt counts until its token proves genuine. The count and
+	// the token's lookup are independent round trips, so they run at once;
+	// the count decides first: a limited client learns nothing of its token.
+	attempt := make(chan error, 1)
+	go func() { attempt <- p.Limits.TokenAttempt(ctx, c.IP) }()
 	now := p.Now()
-	if !wellFormedToken(token) {
-		return p.tokenFailed(ctx, c)
+	var (
+		tok models.ResetToken
+		u   models.User
+		err = store.ErrNotFound
+	)
+	if wellFormedToken(token) {
+		tok, u, err = p.DB.LiveToken(ctx, hashToken(token), now)
 	}
-	tok, err := p.DB.LiveToken(ctx, hashToken(token), now)
-	var u models.User
-	if err == nil {
-		u, err = p.DB.UserByID(ctx, tok.UserID)
+	if aerr := <-attempt; aerr != nil {
+		if me := (*models.Error)(nil); errors.As(aerr, &me) && me.Kind == models.KindRateLimited {
+			p.throttled(ctx, c, LimitTokenFailuresIP)
+		}
+		return aerr
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return p.tokenFailed(ctx, c)
@@ -41,9 +47,13 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	p.settle(ctx, "give back token attempt", func(ctx context.Context) error {
-		return p.Limits.TokenValid(ctx, c.IP)
-	})
+	// The token is genuine: its attempt is given back and, since it proves
+	// control of the mailbox, any wrong-old-password back-off ends. Both
+	// run while the policy and the hash do, off the request's path; the
+	// request waits for them before it answers.
+	defer p.alongside(ctx, "settle genuine token", func(ctx context.Context) error {
+		return errors.Join(p.Limits.TokenValid(ctx, c.IP), p.Limits.ChangeSucceeded(ctx, u.ID))
+	})()
 	pw := models.NormalizePassword(newPassword)
 	if err := p.Policy.Check(ctx, pw, u.Email); err != nil {
 		p.refused(ctx, c, "reset_refused", u.ID, err)
@@ -67,10 +77,6 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	// Proving control of the mailbox ends any wrong-old-password back-off.
-	p.settle(ctx, "clear change throttle", func(ctx context.Context) error {
-		return p.Limits.ChangeSucceeded(ctx, u.ID)
-	})
 	p.event(ctx, c, "reset_completed", slog.String("user_id", u.ID))
 	return nil
 }

@@ -195,7 +195,7 @@ func TestDeleteUnusedTokensOf(t *testing.T) {
 		if err := db.DeleteUnusedTokensOf(ctx, []string{"a", "c", "nobody"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.LiveToken(ctx, "tok-b", now); err != nil {
+		if _, _, err := db.LiveToken(ctx, "tok-b", now); err != nil {
 			t.Fatalf("b's token went: %v", err)
 		}
 		if n := storetest.Count(t, db, "reset_tokens"); n != 1 {

@@ -69,7 +69,7 @@ func TestNoValuesInLogs(t *testing.T) {
 				_, err := db.IssueToken(ctx, key, token, now.Add(time.Hour), now)
 				return err
 			},
-			"live token": func(ctx context.Context) error { _, err := db.LiveToken(ctx, token, now); return err },
+			"live token": func(ctx context.Context) error { _, _, err := db.LiveToken(ctx, token, now); return err },
 			"count hits": func(ctx context.Context) error {
 				_, err := db.CountHits(ctx, []store.Hit{{Bucket: bucket, Start: now.Unix(), End: now.Unix() + 60, N: 1}})
 				return err

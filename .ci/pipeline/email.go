@@ -40,7 +40,9 @@ func newClient() *client {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	c.tr = &http.Transport{MaxIdleConnsPerHost: 1, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dl := *d
-		dl.LocalAddr = &net.TCPAddr{IP: *c.ip.Load()}
+		if ip := c.ip.Load(); ip != nil { // before any from(): the default source
+			dl.LocalAddr = &net.TCPAddr{IP: *ip}
+		}
 		return dl.DialContext(ctx, network, addr)
 	}}
 	c.http = &http.Client{Transport: c.tr, Timeout: 15 * time.Second}
@@ -189,13 +191,15 @@ func emailMode(ctx context.Context, o options, run int) (any, error) {
 	}
 	// Warm up connections and caches on addresses outside both pools.
 	loadEmail(ctx, s.base, o.c, o.ips, warmIPs, time.Second, addresses("warm", 500), addresses("warmu", 500))
+	before := sampleCPU(s.cmd.Process.Pid)
 	res := loadEmail(ctx, s.base, o.c, o.ips, 0, o.duration, known, unknown)
+	cpu := cpuPerRequest(before, sampleCPU(s.cmd.Process.Pid), res.Requests)
 	s.stop()
 	tps, err := pgbench(ctx, db.url, o.c)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"email": res, "pgbench_tps": round(tps, 0),
+	return map[string]any{"email": res, "cpu_per_request": cpu, "pgbench_tps": round(tps, 0),
 		"ratio_to_pgbench": round(res.ReqPerSec/tps, 3), "log": logCounts(s.log)}, nil
 }
 

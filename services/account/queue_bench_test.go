@@ -40,7 +40,7 @@ func (m *countingMailer) Send(ctx context.Context, _ models.Message) error {
 }
 
 // BenchmarkWorkerThroughput measures reset emails delivered per second by
-// one process with the default 4 workers: resolve the account, issue a
+// one process with the default mail.workers: resolve the account, issue a
 // token, render, send. The provider answers at once or after 100 ms.
 func BenchmarkWorkerThroughput(b *testing.B) {
 	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {

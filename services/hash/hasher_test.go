@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +285,34 @@ func TestWarmUp(t *testing.T) {
 	cancel()
 	if err := h.WarmUp(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: got %v, want context.Canceled", err)
+	}
+}
+
+// After WarmUp the memory its hashes used is free for the next hash: none
+// of it still waits for a collection, and a hash right after it maps no new
+// heap memory. Not parallel: it reads process-wide memory statistics.
+func TestWarmUpLeavesItsMemoryReusable(t *testing.T) {
+	const blockMiB = 16
+	h, err := New(hcfg(config.Argon2{Memory: blockMiB << 10, Time: 1, Threads: 1}, nil, "", ""),
+		slots.New(2, 10*time.Second, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() (objects, mapped uint64) {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"},
+			{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64(), s[1].Value.Uint64() - s[2].Value.Uint64()
+	}
+	if err := h.WarmUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	objects, before := read()
+	if objects >= blockMiB<<20 {
+		t.Errorf("after WarmUp %d MiB of heap objects, want less than one %d MiB block", objects>>20, blockMiB)
+	}
+	mustHash(t, h, "velvet orbit copper lantern")
+	if _, after := read(); after > before && after-before >= blockMiB<<20 {
+		t.Errorf("a hash after WarmUp mapped %d MiB more, want its block from WarmUp's memory", (after-before)>>20)
 	}
 }

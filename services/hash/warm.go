@@ -3,6 +3,7 @@ package hash
 import (
 	"context"
 	"crypto/rand"
+	"runtime"
 	"sync"
 )
 
@@ -14,6 +15,11 @@ import (
 // not freed yet when the next hash starts. It returns the first error, such
 // as ctx ending. Its hashes and slot waits are not observed: they pay page
 // faults no request pays, and they are not load.
+//
+// It ends with a garbage collection: until one runs, the last blocks are
+// still counted as live heap, the first request's hash cannot reuse their
+// pages, and the runtime maps and faults in fresh memory for it (measured
+// here: 32,000 page faults and three times a warm hash's time).
 func (h *Hasher) WarmUp(ctx context.Context) error {
 	w := *h
 	w.slots, w.obs = h.slots.Unobserved(), nil
@@ -35,5 +41,6 @@ func (h *Hasher) WarmUp(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	runtime.GC()
 	return err
 }

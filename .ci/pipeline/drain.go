@@ -48,9 +48,14 @@ func backlog(ctx context.Context, dbURL string, addrs []string) error {
 	return <-errs
 }
 
-// jobStates counts River's jobs by state.
+// jobStates counts River's reset jobs by state.
 func jobStates(ctx context.Context, db *sql.DB) (map[string]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM river_job WHERE kind = 'reset_email' GROUP BY state`)
+	return countStates(ctx, db, `SELECT state, count(*) FROM river_job WHERE kind = 'reset_email' GROUP BY state`)
+}
+
+// countStates runs query, which returns (state, count) rows, into a map.
+func countStates(ctx context.Context, db *sql.DB, query string) (map[string]int, error) {
+	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -108,21 +107,6 @@ backend be
 	}
 	path := filepath.Join(dir, "haproxy.cfg")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
-}
-
-// replicaCounts is what the replica mode observed.
-type replicaCounts struct {
-	mu       sync.Mutex
-	Statuses map[string]int `json:"statuses"`
-	known202 []string
-	known503 []string
-	unknown  []string
-}
-
-func (c *replicaCounts) add(status string) {
-	c.mu.Lock()
-	c.Statuses[status]++
-	c.mu.Unlock()
 }
 
 func replicasMode(ctx context.Context, o options, _ int) (any, error) {
@@ -263,108 +247,6 @@ func replicasMode(ctx context.Context, o options, _ int) (any, error) {
 	result["queue_drained_after_s"] = round(time.Since(drainStart).Seconds(), 1)
 	result["queue_left"] = left
 	return judge(result, counts, p, resetsDone, changesDone, limitStatuses, left)
-}
-
-// judge checks every promise and returns the counts, or an error naming
-// what failed (the counts are printed either way).
-func judge(result map[string]any, c *replicaCounts, p *provider, resets, changes []string, limit []int,
-	left map[string]int) (map[string]any, error) {
-	var problems []string
-	for status, n := range c.Statuses {
-		switch status {
-		case "202", "204", "429", "503":
-		default:
-			problems = append(problems, fmt.Sprintf("%d answers %s", n, status))
-		}
-	}
-	emails := map[string]int{"known_202_with_one_email": 0, "duplicates": 0, "lost": 0,
-		"known_503_sent_anyway": 0, "unknown_with_email": 0}
-	for _, a := range c.known202 {
-		switch n := p.received(a); {
-		case n == 1:
-			emails["known_202_with_one_email"]++
-		case n > 1:
-			emails["duplicates"] += n - 1
-		default:
-			emails["lost"]++
-		}
-	}
-	for _, a := range c.known503 {
-		if p.received(a) > 0 {
-			emails["known_503_sent_anyway"]++
-		}
-	}
-	for _, a := range c.unknown {
-		if p.received(a) > 0 {
-			emails["unknown_with_email"]++
-		}
-	}
-	notices := map[string]int{"resets_completed": len(resets), "changes_completed": len(changes), "missing": 0}
-	for _, a := range resets {
-		if p.received(a) < 2 { // the link and the notice
-			notices["missing"]++
-		}
-	}
-	for _, a := range changes {
-		if p.received(a) < 1 {
-			notices["missing"]++
-		}
-	}
-	result["statuses"] = c.Statuses
-	result["emails"] = emails
-	result["notices"] = notices
-	if emails["lost"] > 0 {
-		problems = append(problems, fmt.Sprintf("%d emails lost", emails["lost"]))
-	}
-	// A duplicate is allowed only for a send in flight when a replica died:
-	// at most one per mail worker of the killed replica.
-	if emails["duplicates"] > 100 {
-		problems = append(problems, fmt.Sprintf("%d duplicates", emails["duplicates"]))
-	}
-	if emails["unknown_with_email"] > 0 {
-		problems = append(problems, "an unknown address got an email")
-	}
-	if notices["missing"] > 0 || len(resets) < replicaResets || len(changes) < replicaChanges {
-		problems = append(problems, fmt.Sprintf("notices missing or flows incomplete: %v", notices))
-	}
-	if len(limit) != 11 || limit[10] != http.StatusTooManyRequests {
-		problems = append(problems, fmt.Sprintf("per-IP limit across replicas: %v, want ten 202 then 429", limit))
-	}
-	for _, s := range limit[:min(10, len(limit))] {
-		if s != http.StatusAccepted {
-			problems = append(problems, fmt.Sprintf("per-IP limit across replicas: %v, want ten 202 then 429", limit))
-			break
-		}
-	}
-	if len(left) > 0 {
-		problems = append(problems, fmt.Sprintf("queue not empty: %v", left))
-	}
-	sort.Strings(problems)
-	result["problems"] = problems
-	if len(problems) > 0 {
-		return result, fmt.Errorf("replicas: %v", problems)
-	}
-	return result, nil
-}
-
-// pendingJobs counts jobs that are not finished.
-func pendingJobs(ctx context.Context, db *sql.DB) (map[string]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM river_job
-		WHERE state NOT IN ('completed', 'cancelled', 'discarded') AND kind <> 'housekeeping' GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
 }
 
 // waitReady waits until n replicas answer /readyz through the balancer.

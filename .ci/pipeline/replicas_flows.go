@@ -125,9 +125,18 @@ func resetFlow(ctx context.Context, base string, p *provider, cl *client, a stri
 			time.Sleep(20 * time.Millisecond) // polling the provider for the email
 			continue
 		}
+		var tried []string // the new passwords of attempts answered 503
 		code, err := retrying(c, func() (int, error) {
-			return cl.put(ctx, base, `{"token":"`+m[1]+`","new":"`+passphrase()+`"}`, "")
+			next := passphrase()
+			code, err := cl.put(ctx, base, `{"token":"`+m[1]+`","new":"`+next+`"}`, "")
+			if code == http.StatusServiceUnavailable {
+				tried = append(tried, next)
+			}
+			return code, err
 		})
+		if err == nil && code == http.StatusForbidden && len(tried) > 0 {
+			code, err = committedBehind503(ctx, cl, base, a, tried, c)
+		}
 		switch {
 		case err != nil:
 			return err
@@ -167,15 +176,18 @@ func replicaChangeFlows(ctx context.Context, base string, addrs []string, c *rep
 				}
 				a := addrs[i]
 				cl.from(sourceIP(800000 + i))
+				var tried []string // the new passwords of attempts answered 503
 				code, err := retrying(c, func() (int, error) {
-					now := time.Now()
-					bearer, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "u-" + a,
-						IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute))}).SignedString([]byte(jwtSecret))
-					if err != nil {
-						return 0, err
+					next := passphrase()
+					code, err := changeAs(ctx, cl, base, a, replicaPass, next)
+					if code == http.StatusServiceUnavailable {
+						tried = append(tried, next)
 					}
-					return cl.put(ctx, base, `{"old":"`+replicaPass+`","new":"`+passphrase()+`"}`, bearer)
+					return code, err
 				})
+				if err == nil && code == http.StatusForbidden {
+					code, err = committedBehind503(ctx, cl, base, a, tried, c)
+				}
 				mu.Lock()
 				if err != nil || code != http.StatusNoContent {
 					errs = append(errs, fmt.Errorf("%s: change: %d %v", a, code, err))
@@ -191,4 +203,41 @@ func replicaChangeFlows(ctx context.Context, base string, addrs []string, c *rep
 		return done, fmt.Errorf("%d changes failed, first: %w", len(errs), errs[0])
 	}
 	return done, nil
+}
+
+// changeAs sends {"old","new"} for account address a with a fresh bearer.
+func changeAs(ctx context.Context, cl *client, base, a, old, next string) (int, error) {
+	now := time.Now()
+	bearer, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "u-" + a,
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute))}).SignedString([]byte(jwtSecret))
+	if err != nil {
+		return 0, err
+	}
+	return cl.put(ctx, base, `{"old":"`+old+`","new":"`+next+`"}`, bearer)
+}
+
+// committedBehind503 is what a client does when a retry after a 503 got 403:
+// a 503 can hide a reset or change that committed (the connection broke
+// during COMMIT), and the retry then meets that success as a used token or
+// a wrong old password. It tries the new password of each attempt answered
+// 503; a 204 means one had committed (counted), and is the flow's answer.
+// Otherwise the answer stays 403.
+func committedBehind503(ctx context.Context, cl *client, base, a string, tried []string, c *replicaCounts) (int, error) {
+	for _, old := range tried {
+		code, err := changeAs(ctx, cl, base, a, old, passphrase())
+		if err == nil && code == http.StatusForbidden {
+			continue // that attempt did not commit
+		}
+		if err != nil {
+			return 0, err
+		}
+		c.add(fmt.Sprint(code))
+		if code == http.StatusNoContent {
+			c.mu.Lock()
+			c.committedBehind503++
+			c.mu.Unlock()
+		}
+		return code, nil
+	}
+	return http.StatusForbidden, nil
 }

@@ -12,6 +12,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -129,12 +130,29 @@ func (p *Passwords) settle(ctx context.Context, what string, f func(context.Cont
 // the wait for it: a request calls it before it answers, so that no
 // bookkeeping outlives the request (and tests see it done).
 func (p *Passwords) alongside(ctx context.Context, what string, f func(context.Context) error) (wait func()) {
-	done := make(chan struct{})
+	done := goSafely(func() error { return f(context.WithoutCancel(ctx)) })
+	return func() {
+		if err := <-done; err != nil {
+			p.Log.WarnContext(ctx, what, slog.String("error", err.Error()))
+		}
+	}
+}
+
+// goSafely runs f in a goroutine of its own and delivers its error on the
+// returned channel (buffered: nobody has to read it). A panic in f becomes
+// an error there, as the HTTP server's recovery makes it of a panic in the
+// request's own goroutine, instead of ending the process.
+func goSafely(f func() error) <-chan error {
+	out := make(chan error, 1)
 	go func() {
-		defer close(done)
-		p.settle(ctx, what, f)
+		defer func() {
+			if r := recover(); r != nil {
+				out <- fmt.Errorf("panic: %v", r)
+			}
+		}()
+		out <- f()
 	}()
-	return func() { <-done }
+	return out
 }
 
 // codeOf returns the stable code of a models error, "" for others.

@@ -335,3 +335,19 @@ func TestResetFailureIsAtomic(t *testing.T) {
 		}
 	})
 }
+
+// A panic in work started beside a request becomes that work's error
+// instead of ending the process; an error is delivered as it is.
+func TestGoSafely(t *testing.T) {
+	t.Parallel()
+	if err := <-goSafely(func() error { panic("boom") }); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic: got %v, want an error naming it", err)
+	}
+	want := errors.New("failed")
+	if err := <-goSafely(func() error { return want }); !errors.Is(err, want) {
+		t.Fatalf("error: got %v, want %v", err, want)
+	}
+	if err := <-goSafely(func() error { return nil }); err != nil {
+		t.Fatalf("success: got %v", err)
+	}
+}

@@ -24,8 +24,7 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	// Every attempt counts until its token proves genuine. The count and
 	// the token's lookup are independent round trips, so they run at once;
 	// the count decides first: a limited client learns nothing of its token.
-	attempt := make(chan error, 1)
-	go func() { attempt <- p.Limits.TokenAttempt(ctx, c.IP) }()
+	attempt := goSafely(func() error { return p.Limits.TokenAttempt(ctx, c.IP) })
 	now := p.Now()
 	var (
 		tok models.ResetToken
@@ -47,12 +46,10 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	// The token is genuine: its attempt is given back and, since it proves
-	// control of the mailbox, any wrong-old-password back-off ends. Both
-	// run while the policy and the hash do, off the request's path; the
-	// request waits for them before it answers.
-	defer p.alongside(ctx, "settle genuine token", func(ctx context.Context) error {
-		return errors.Join(p.Limits.TokenValid(ctx, c.IP), p.Limits.ChangeSucceeded(ctx, u.ID))
+	// The token is genuine: its attempt is given back while the policy and
+	// the hash run; the request waits for that before it answers.
+	defer p.alongside(ctx, "give back token attempt", func(ctx context.Context) error {
+		return p.Limits.TokenValid(ctx, c.IP)
 	})()
 	pw := models.NormalizePassword(newPassword)
 	if err := p.Policy.Check(ctx, pw, u.Email); err != nil {
@@ -77,6 +74,13 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
+	// A completed reset proves control of the mailbox and ends any
+	// wrong-old-password back-off. Only a completed one: a refused new
+	// password leaves the token usable, so clearing the count earlier would
+	// let one token reopen the guessing after every ten wrong passwords.
+	p.settle(ctx, "clear change throttle", func(ctx context.Context) error {
+		return p.Limits.ChangeSucceeded(ctx, u.ID)
+	})
 	p.event(ctx, c, "reset_completed", slog.String("user_id", u.ID))
 	return nil
 }

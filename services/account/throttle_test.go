@@ -107,3 +107,28 @@ func mustRateLimited(t *testing.T, err error) time.Duration {
 	}
 	return e.RetryAfter
 }
+
+// Only a completed reset ends the wrong-old-password back-off: a genuine
+// token whose new password the policy refuses is not used up, and if it
+// cleared the count it could be presented again after every ten guesses.
+func TestRefusedResetKeepsChangeBackoff(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, withLimits(config.DefaultLimits()))
+		ctx := context.Background()
+		u := e.mustUser(t, "cy@example.org", pwA)
+		s := models.Session{UserID: u.ID}
+		for i := range 10 {
+			if err := e.p.Change(ctx, client, s, pwC, pwB); !errors.Is(err, models.ErrWrongPassword) {
+				t.Fatalf("wrong old %d: got %v, want ErrWrongPassword", i+1, err)
+			}
+		}
+		tok := e.mustToken(t, "cy@example.org")
+		if err := e.p.Reset(ctx, client, tok, "short"); !errors.Is(err, models.ErrPasswordTooShort) {
+			t.Fatalf("refused reset: got %v, want ErrPasswordTooShort", err)
+		}
+		mustRateLimited(t, e.p.Change(ctx, client, s, pwC, pwB))
+		if !e.verifies(t, u.ID, pwA) {
+			t.Fatal("the password changed")
+		}
+	})
+}

@@ -66,7 +66,10 @@ type Tuning struct {
 // the next poll. A poll every 100 ms bounds that wait (an indexed query, ten
 // a second per replica when idle); at one a second, a user whose request
 // followed someone else's by a few milliseconds waited a second for the
-// email.
+// email. SQLite has no notifications, so its poll alone bounds that delay:
+// every 200 ms, half the PostgreSQL rate, since each poll is a query against
+// the one file that also takes the requests' writes, and the embedded
+// default serves small installations.
 func DefaultTuning(postgres bool) Tuning {
 	t := Tuning{RetryBase: 2 * time.Second, PollInterval: 100 * time.Millisecond, FetchCooldown: 10 * time.Millisecond}
 	if !postgres {

@@ -76,20 +76,12 @@ func countStates(ctx context.Context, db *sql.DB, query string) (map[string]int,
 // every job is completed: jobs/s from serve's start and from the first
 // completion, emails/s as the provider saw them.
 func drainOnce(ctx context.Context, o options, knownAccounts bool, delay time.Duration) (map[string]any, error) {
-	db, err := newDatabase(ctx, o.admin)
+	f, err := newFixture(ctx, o, delay)
 	if err != nil {
 		return nil, err
 	}
-	defer db.drop()
-	p, err := newProvider(delay)
-	if err != nil {
-		return nil, err
-	}
-	defer p.close()
-	env := baseEnv(db.url, p.url)
-	if _, err := cli(ctx, o.bin, o.dir, env, "", "migrate"); err != nil {
-		return nil, err
-	}
+	defer f.close()
+	db, p, env := f.db, f.p, f.env
 	addrs := addresses("drain", o.backlog)
 	if knownAccounts {
 		if err := seed(ctx, db.url, addrs); err != nil {

@@ -166,20 +166,12 @@ func loadEmail(ctx context.Context, base string, c, ips, ipBase int, d time.Dura
 // emailMode measures the {"email"} branch on PostgreSQL, with the pgbench
 // ceiling of the same database in the same run.
 func emailMode(ctx context.Context, o options, run int) (any, error) {
-	db, err := newDatabase(ctx, o.admin)
+	f, err := newFixture(ctx, o, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer db.drop()
-	p, err := newProvider(0)
-	if err != nil {
-		return nil, err
-	}
-	defer p.close()
-	env := baseEnv(db.url, p.url)
-	if _, err := cli(ctx, o.bin, o.dir, env, "", "migrate"); err != nil {
-		return nil, err
-	}
+	defer f.close()
+	db, env := f.db, f.env
 	pool := o.ips / 2
 	known, unknown := addresses("known", pool), addresses("nobody", pool)
 	if err := seed(ctx, db.url, known); err != nil {

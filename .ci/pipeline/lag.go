@@ -12,20 +12,12 @@ import (
 // then 100 at random at 10/s, and reports the time from each 202 to the
 // provider's acceptance of that email.
 func lagMode(ctx context.Context, o options, _ int) (any, error) {
-	db, err := newDatabase(ctx, o.admin)
+	f, err := newFixture(ctx, o, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer db.drop()
-	p, err := newProvider(0)
-	if err != nil {
-		return nil, err
-	}
-	defer p.close()
-	env := baseEnv(db.url, p.url)
-	if _, err := cli(ctx, o.bin, o.dir, env, "", "migrate"); err != nil {
-		return nil, err
-	}
+	defer f.close()
+	db, p, env := f.db, f.p, f.env
 	n := o.rate * int(o.lagFor/time.Second)
 	addrs := addresses("lag", n)
 	if err := seed(ctx, db.url, addrs); err != nil {

@@ -75,9 +75,11 @@ func retrying(c *replicaCounts, put func() (int, error)) (int, error) {
 	}
 }
 
-// replicaResetFlows completes a reset for each address: request the link,
-// read it from the provider, set a new password with it.
-func replicaResetFlows(ctx context.Context, base string, p *provider, addrs []string, c *replicaCounts) ([]string, error) {
+// eachAddress runs flow for every address, four at a time, each from its
+// own source address (firstIP + its index), and returns the addresses whose
+// flow succeeded, or with them an error counting the failures of what and
+// naming the first.
+func eachAddress(addrs []string, firstIP int, what string, flow func(cl *client, a string) error) ([]string, error) {
 	var (
 		mu   sync.Mutex
 		done []string
@@ -93,25 +95,31 @@ func replicaResetFlows(ctx context.Context, base string, p *provider, addrs []st
 				if i >= len(addrs) {
 					return
 				}
-				a := addrs[i]
-				cl.from(sourceIP(700000 + i))
-				if err := resetFlow(ctx, base, p, cl, a, c); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("%s: %w", a, err))
-					mu.Unlock()
-					continue
-				}
+				cl.from(sourceIP(firstIP + i))
+				err := flow(cl, addrs[i])
 				mu.Lock()
-				done = append(done, a)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", addrs[i], err))
+				} else {
+					done = append(done, addrs[i])
+				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return done, fmt.Errorf("%d resets failed, first: %w", len(errs), errs[0])
+		return done, fmt.Errorf("%d %s failed, first: %w", len(errs), what, errs[0])
 	}
 	return done, nil
+}
+
+// replicaResetFlows completes a reset for each address: request the link,
+// read it from the provider, set a new password with it.
+func replicaResetFlows(ctx context.Context, base string, p *provider, addrs []string, c *replicaCounts) ([]string, error) {
+	return eachAddress(addrs, 700000, "resets", func(cl *client, a string) error {
+		return resetFlow(ctx, base, p, cl, a, c)
+	})
 }
 
 func resetFlow(ctx context.Context, base string, p *provider, cl *client, a string, c *replicaCounts) error {
@@ -159,50 +167,24 @@ func resetFlow(ctx context.Context, base string, p *provider, cl *client, a stri
 
 // replicaChangeFlows changes each account's password with a fresh bearer.
 func replicaChangeFlows(ctx context.Context, base string, addrs []string, c *replicaCounts) ([]string, error) {
-	var (
-		mu   sync.Mutex
-		done []string
-		errs []error
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range 4 {
-		wg.Go(func() {
-			cl := newClient()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(addrs) {
-					return
-				}
-				a := addrs[i]
-				cl.from(sourceIP(800000 + i))
-				var tried []string // the new passwords of attempts answered 503
-				code, err := retrying(c, func() (int, error) {
-					next := passphrase()
-					code, err := changeAs(ctx, cl, base, a, replicaPass, next)
-					if code == http.StatusServiceUnavailable {
-						tried = append(tried, next)
-					}
-					return code, err
-				})
-				if err == nil && code == http.StatusForbidden {
-					code, err = committedBehind503(ctx, cl, base, a, tried, c)
-				}
-				mu.Lock()
-				if err != nil || code != http.StatusNoContent {
-					errs = append(errs, fmt.Errorf("%s: change: %d %v", a, code, err))
-				} else {
-					done = append(done, a)
-				}
-				mu.Unlock()
+	return eachAddress(addrs, 800000, "changes", func(cl *client, a string) error {
+		var tried []string // the new passwords of attempts answered 503
+		code, err := retrying(c, func() (int, error) {
+			next := passphrase()
+			code, err := changeAs(ctx, cl, base, a, replicaPass, next)
+			if code == http.StatusServiceUnavailable {
+				tried = append(tried, next)
 			}
+			return code, err
 		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return done, fmt.Errorf("%d changes failed, first: %w", len(errs), errs[0])
-	}
-	return done, nil
+		if err == nil && code == http.StatusForbidden {
+			code, err = committedBehind503(ctx, cl, base, a, tried, c)
+		}
+		if err != nil || code != http.StatusNoContent {
+			return fmt.Errorf("change: %d %v", code, err)
+		}
+		return nil
+	})
 }
 
 // changeAs sends {"old","new"} for account address a with a fresh bearer.

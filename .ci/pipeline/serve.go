@@ -51,6 +51,37 @@ func newDatabase(ctx context.Context, adminURL string) (*database, error) {
 	return &database{name: name, url: "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable", admin: admin}, nil
 }
 
+// fixture is what most modes start from: a scratch database, migrated, a
+// fake provider answering after a delay, and serve's environment for both.
+type fixture struct {
+	db  *database
+	p   *provider
+	env []string
+}
+
+func newFixture(ctx context.Context, o options, delay time.Duration) (*fixture, error) {
+	db, err := newDatabase(ctx, o.admin)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newProvider(delay)
+	if err != nil {
+		db.drop()
+		return nil, err
+	}
+	f := &fixture{db: db, p: p, env: baseEnv(db.url, p.url)}
+	if _, err := cli(ctx, o.bin, o.dir, f.env, "", "migrate"); err != nil {
+		f.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *fixture) close() {
+	f.p.close()
+	f.db.drop()
+}
+
 func (d *database) drop() {
 	_, _ = d.admin.Exec("DROP DATABASE IF EXISTS " + d.name + " WITH (FORCE)")
 	d.admin.Close()

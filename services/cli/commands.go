@@ -21,17 +21,8 @@ func (a *app) migrateCmd() *cobra.Command {
 		Short: "Apply the database migrations and exit",
 		Args:  cobra.NoArgs,
 		RunE: a.run(func(ctx context.Context, _ []string) error {
-			cfg, log, err := a.setup(false)
-			if err != nil {
-				return err
-			}
-			app, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
-			if err != nil {
-				return err
-			}
-			defer app.Close()
-			log.Info("migrated")
-			return nil
+			// Opening the application migrates; nothing else to do.
+			return a.withApp(ctx, func(*services.App) error { return nil })
 		}),
 	}
 }
@@ -91,16 +82,7 @@ func (a *app) mailCmd() *cobra.Command {
 	}
 	withQueue := func(f func(ctx context.Context, app *services.App, args []string) error) func(*cobra.Command, []string) error {
 		return a.run(func(ctx context.Context, args []string) error {
-			cfg, log, err := a.setup(false)
-			if err != nil {
-				return err
-			}
-			app, err := services.Open(ctx, cfg, log, services.Options{Migrate: true})
-			if err != nil {
-				return err
-			}
-			defer app.Close()
-			return f(ctx, app, args)
+			return a.withApp(ctx, func(app *services.App) error { return f(ctx, app, args) })
 		})
 	}
 	failed := &cobra.Command{

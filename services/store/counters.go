@@ -48,17 +48,12 @@ func (q Queries) CountHits(ctx context.Context, hits []Hit) (map[Window]int64, e
 			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])` + upsert
 		args = []any{buckets, starts, ends, ns}
 	} else {
-		var sb strings.Builder
 		args = make([]any, 0, 4*len(merged))
-		sb.WriteString("INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits) VALUES ")
-		for i, h := range merged {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(?, ?, ?, ?)")
+		for _, h := range merged {
 			args = append(args, h.Bucket, h.Start, h.End, h.N)
 		}
-		query = sb.String() + upsert
+		query = "INSERT INTO rate_limit_counters (bucket, window_start, window_end, hits) VALUES " +
+			valueRows(len(merged), 4) + upsert
 	}
 	totals := make(map[Window]int64, len(merged))
 	err := q.queryRows(ctx, query, args, func(rows *sql.Rows) error {
@@ -94,17 +89,11 @@ func (q Queries) UncountHits(ctx context.Context, hits []Hit) error {
 		query = `WITH v (bucket, window_start, n) AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]))` + update
 		args = []any{buckets, starts, ns}
 	} else {
-		var sb strings.Builder
 		args = make([]any, 0, 3*len(merged))
-		sb.WriteString("WITH v (bucket, window_start, n) AS (VALUES ")
-		for i, h := range merged {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(?, ?, ?)")
+		for _, h := range merged {
 			args = append(args, h.Bucket, h.Start, h.N)
 		}
-		query = sb.String() + ")" + update
+		query = "WITH v (bucket, window_start, n) AS (VALUES " + valueRows(len(merged), 3) + ")" + update
 	}
 	_, err := q.exec(ctx, query, args...)
 	return classify("give back rate limits", err)
@@ -195,4 +184,20 @@ func (q Queries) ClearChangeFailures(ctx context.Context, userID string) error {
 func (q Queries) DeleteChangeFailuresBefore(ctx context.Context, t int64) (int64, error) {
 	res := q.with(ctx).Exec(`DELETE FROM change_failures WHERE last_failure_at < ?`, t)
 	return res.RowsAffected, classify("delete change failures", res.Error)
+}
+
+// valueRows is the placeholders of a multi-row VALUES list: rows tuples of
+// cols "?" each, "(?, ?), (?, ?)", for statements that name every parameter
+// (on SQLite, which has no unnest, and in imports on both databases).
+func valueRows(rows, cols int) string {
+	tuple := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var sb strings.Builder
+	sb.Grow(rows * (len(tuple) + 2))
+	for i := range rows {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(tuple)
+	}
+	return sb.String()
 }

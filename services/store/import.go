@@ -61,17 +61,13 @@ func nonEmpty(s []string) []string {
 func (q Queries) InsertUsers(ctx context.Context, users []models.User) error {
 	for len(users) > 0 {
 		n := min(len(users), maxRowsPerStatement)
-		var sb strings.Builder
 		args := make([]any, 0, 8*n)
-		sb.WriteString(`INSERT INTO users (id, email, email_key, password_hash, locale, password_changed_at, created_at, updated_at) VALUES `)
-		for i, u := range users[:n] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		for _, u := range users[:n] {
 			args = append(args, u.ID, u.Email, u.EmailKey, u.PasswordHash, u.Locale, u.PasswordChangedAt, u.CreatedAt, u.UpdatedAt)
 		}
-		if err := q.with(ctx).Exec(sb.String(), args...).Error; err != nil {
+		insert := `INSERT INTO users (id, email, email_key, password_hash, locale, password_changed_at, created_at, updated_at) VALUES ` +
+			valueRows(n, 8)
+		if err := q.with(ctx).Exec(insert, args...).Error; err != nil {
 			return classify("insert users", err)
 		}
 		users = users[n:]

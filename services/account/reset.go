@@ -27,12 +27,14 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	attempt := goSafely(func() error { return p.Limits.TokenAttempt(ctx, c.IP) })
 	now := p.Now()
 	var (
-		tok models.ResetToken
-		u   models.User
-		err = store.ErrNotFound
+		tok  models.ResetToken
+		u    models.User
+		hash string
+		err  = store.ErrNotFound
 	)
 	if wellFormedToken(token) {
-		tok, u, err = p.DB.LiveToken(ctx, hashToken(token), now)
+		hash = hashToken(token)
+		tok, u, err = p.DB.LiveToken(ctx, hash, now)
 	}
 	if aerr := <-attempt; aerr != nil {
 		if me := (*models.Error)(nil); errors.As(aerr, &me) && me.Kind == models.KindRateLimited {
@@ -62,7 +64,7 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 		return err
 	}
 	err = p.DB.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.ConsumeToken(ctx, tok.ID, now); err != nil {
+		if err := tx.ConsumeToken(ctx, tok.ID, hash, now); err != nil {
 			return err
 		}
 		return p.setPassword(ctx, tx, u, phc, models.MethodReset, now, c)

@@ -94,7 +94,7 @@ func TestConsumeTokenOnce(t *testing.T) {
 		)
 		for range 20 {
 			wg.Go(func() {
-				err := db.ConsumeToken(ctx, tok.ID, now)
+				err := db.ConsumeToken(ctx, tok.ID, "hash", now)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -147,7 +147,7 @@ func TestTokens(t *testing.T) {
 		}
 		// Housekeeping: expired tokens go, used or not; live ones stay.
 		second, _, _ := db.LiveToken(ctx, "second", now)
-		if err := db.ConsumeToken(ctx, second.ID, now); err != nil {
+		if err := db.ConsumeToken(ctx, second.ID, "second", now); err != nil {
 			t.Fatal(err)
 		}
 		other := mustUser(t, db, "other")

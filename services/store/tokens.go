@@ -37,7 +37,11 @@ func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now
 		// Without GORM: this runs once per reset email, and GORM's
 		// reflection cost more CPU than the statement. The upsert is the one
 		// below, with numbered parameters.
-		const issue = `WITH u AS (SELECT ` + userColumns + ` FROM users WHERE email_key = $1),
+		// FOR UPDATE: a concurrent change of the address (or a deletion)
+		// that commits first makes the row fail email_key = $1 when the lock
+		// is granted, so no link goes to an address the account no longer
+		// has, after that change ended the account's tokens.
+		const issue = `WITH u AS (SELECT ` + userColumns + ` FROM users WHERE email_key = $1 FOR UPDATE),
 			i AS (INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
 				SELECT id, $2, $3, $4 FROM u WHERE true
 				ON CONFLICT (user_id) WHERE used_at IS NULL
@@ -92,11 +96,15 @@ func (q Queries) LiveToken(ctx context.Context, hash string, now time.Time) (mod
 	return models.ResetToken{ID: r.TokenID, UserID: r.User.ID, ExpiresAt: r.TokenExpiresAt}, r.User.user(), nil
 }
 
-// ConsumeToken marks token id used at now, guarded so that of many
-// concurrent consumers exactly one succeeds. Errors: ErrConflict (used,
-// expired or gone meanwhile), a classified database error.
-func (q Queries) ConsumeToken(ctx context.Context, id int64, now time.Time) error {
-	res := q.with(ctx).Model(&tokenRow{}).Where("id = ? AND used_at IS NULL AND expires_at > ?", id, now).
+// ConsumeToken marks token id, stored under hash, used at now, guarded so
+// that of many concurrent consumers exactly one succeeds. The hash is part
+// of the guard because a newer token of the account replaces the row's hash
+// in place (IssueToken): a token superseded after its lookup must fail, not
+// consume the newer link's row. Errors: ErrConflict (used, expired,
+// superseded or gone meanwhile), a classified database error.
+func (q Queries) ConsumeToken(ctx context.Context, id int64, hash string, now time.Time) error {
+	res := q.with(ctx).Model(&tokenRow{}).
+		Where("id = ? AND token_hash = ? AND used_at IS NULL AND expires_at > ?", id, hash, now).
 		Update("used_at", now)
 	if res.Error != nil {
 		return classify("consume token", res.Error)

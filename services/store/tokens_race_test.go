@@ -1,0 +1,103 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/accountpw/accountpw/services/store"
+	"github.com/accountpw/accountpw/services/store/storetest"
+)
+
+// A token superseded between its lookup and its use fails: the newer token
+// reuses the row, so the use is guarded by the hash, not only the row.
+func TestConsumeSupersededToken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		u := mustUser(t, db, "sup")
+		now := time.Now().UTC()
+		if _, err := db.IssueToken(ctx, u.EmailKey, "old", now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		old, _, err := db.LiveToken(ctx, "old", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.IssueToken(ctx, u.EmailKey, "new", now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ConsumeToken(ctx, old.ID, "old", now); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("superseded token: got %v, want ErrConflict", err)
+		}
+		if _, _, err := db.LiveToken(ctx, "new", now); err != nil {
+			t.Fatalf("the newer token is no longer live: %v", err)
+		}
+	})
+}
+
+// An address change that commits while a token is being issued for the old
+// address leaves no token: the issue waits for the change and then finds no
+// account under the old address. PostgreSQL only: SQLite runs one writer
+// at a time, so the two cannot overlap there.
+func TestIssueTokenWaitsForAddressChange(t *testing.T) {
+	db := storetest.Postgres(t)
+	u := mustUser(t, db, "move")
+	now := time.Now().UTC()
+	inTx, release := make(chan struct{}), make(chan struct{})
+	changed := make(chan error, 1)
+	go func() {
+		changed <- db.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.SetEmail(ctx, u.ID, "moved@Example.org", "moved@example.org", now); err != nil {
+				return err
+			}
+			if err := tx.DeleteUnusedTokens(ctx, u.ID); err != nil {
+				return err
+			}
+			close(inTx)
+			<-release
+			return nil
+		})
+	}()
+	<-inTx
+	issued := make(chan error, 1)
+	go func() {
+		_, err := db.IssueToken(ctx, u.EmailKey, "to-old-address", now.Add(time.Minute), now)
+		issued <- err
+	}()
+	// Let the change commit once the issue waits for its lock, or once the
+	// issue has finished without waiting (the race this test is about).
+	var issueErr error
+	finished := false
+	for deadline := time.Now().Add(20 * time.Second); !finished; {
+		select {
+		case issueErr = <-issued:
+			finished = true
+			continue
+		default:
+		}
+		var waiting int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the issue neither finished nor waited within 20 s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the server's lock waits, not synchronising
+	}
+	close(release)
+	if err := <-changed; err != nil {
+		t.Fatal(err)
+	}
+	if !finished {
+		issueErr = <-issued
+	}
+	if !errors.Is(issueErr, store.ErrNotFound) {
+		t.Errorf("issue for the old address: got %v, want ErrNotFound", issueErr)
+	}
+	if _, _, err := db.LiveToken(ctx, "to-old-address", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a link for the old address survived the change: %v", err)
+	}
+}

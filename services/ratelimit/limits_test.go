@@ -383,8 +383,10 @@ func TestResetRequestsShareTheCeiling(t *testing.T) {
 			t.Fatalf("got %s, want the 4th and 5th of the client sent, the 6th refused by the ceiling, another client sent", got)
 		}
 		mustRateLimited(t, verdicts[2].Limited)
+		seen := 0
 		for _, b := range mustBuckets(t, db) {
 			if strings.Contains(b, "reset_ip") && strings.Contains(b, "192.0.2.5") {
+				seen++
 				// Two sent requests in each of the two windows, none for the refused one.
 				var hits int
 				query := "SELECT hits FROM rate_limit_counters WHERE bucket = ?"
@@ -398,6 +400,9 @@ func TestResetRequestsShareTheCeiling(t *testing.T) {
 					t.Errorf("%s counts %d, want 2 (the refused request counts only in the ceiling)", b, hits)
 				}
 			}
+		}
+		if seen != 2 {
+			t.Errorf("%d reset_ip windows of the client, want 2", seen)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,8 +98,14 @@ func (k *keySet) fetch(ctx context.Context) error {
 	k.lastFetch = time.Now()
 	err := k.load(ctx)
 	if err != nil && ctx.Err() == nil {
+		// The host only: a key set's URL may carry a credential in its
+		// query, and logs are read more widely than configuration.
+		host := ""
+		if u, perr := neturl.Parse(k.url); perr == nil {
+			host = u.Host
+		}
 		k.log.WarnContext(ctx, "JWKS fetch failed; keeping the keys loaded before, if any",
-			slog.String("url", k.url), slog.String("error", err.Error()))
+			slog.String("host", host), slog.String("error", err.Error()))
 	}
 	return err
 }
@@ -113,6 +120,10 @@ func (k *keySet) load(ctx context.Context) error {
 	req.Header.Set("Accept", "application/json")
 	resp, err := k.client.Do(req)
 	if err != nil {
+		// A *url.Error quotes the whole URL; its cause names only the host.
+		if ue := (*neturl.Error)(nil); errors.As(err, &ue) {
+			return ue.Err
+		}
 		return err
 	}
 	defer resp.Body.Close()

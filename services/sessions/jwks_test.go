@@ -154,7 +154,8 @@ func TestJWKSReadiness(t *testing.T) {
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := New(ctx, db, config.Auth{JWKSURL: srv.URL}, nil, time.Now,
+	// A credential in the URL's query never reaches the log.
+	s, err := New(ctx, db, config.Auth{JWKSURL: srv.URL + "/jwks?key=canary-credential"}, nil, time.Now,
 		slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("an unreachable key set must not stop the start: %v", err)
@@ -180,6 +181,9 @@ func TestJWKSReadiness(t *testing.T) {
 	}
 	if defaultLog.Len() != 0 {
 		t.Errorf("something logged through slog.Default: %s", defaultLog.String())
+	}
+	if strings.Contains(logs.String(), "canary-credential") {
+		t.Errorf("the key set's URL reached the log: %s", logs.String())
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) < 2 {

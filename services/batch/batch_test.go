@@ -64,21 +64,15 @@ func TestBatchesFormWhileFlushersAreBusy(t *testing.T) {
 	defer mustClose(t, b)
 	var wg sync.WaitGroup
 	wg.Go(func() { _, _ = b.Do(context.Background(), 0) })
-	for {
+	waitFor(t, "the first flush holds the flusher", func() bool {
 		mu.Lock()
-		started := len(sizes) == 1
-		mu.Unlock()
-		if started {
-			break
-		}
-		time.Sleep(time.Millisecond) // polling until the first flush holds the flusher
-	}
+		defer mu.Unlock()
+		return len(sizes) == 1
+	})
 	for i := 1; i <= 12; i++ {
 		wg.Go(func() { _, _ = b.Do(context.Background(), i) }) // results are not the point here
 	}
-	for len(b.in) < 12-5 {
-		time.Sleep(time.Millisecond) // polling until 7 wait behind the full batch of 5
-	}
+	waitFor(t, "7 wait behind the full batch of 5", func() bool { return len(b.in) >= 12-5 })
 	close(release)
 	wg.Wait()
 	mu.Lock()
@@ -137,20 +131,14 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 	}
 	// The first flush holds the only flusher, so whatever was taken waits:
 	// the collector holds at most two (a flushing and a full batch).
-	for len(b.in) < 6-2*2 {
-		time.Sleep(time.Millisecond) // polling until every request is queued or taken
-	}
+	waitFor(t, "every request is queued or taken", func() bool { return len(b.in) >= 6-2*2 })
 	closed := make(chan error, 1)
 	go func() { closed <- b.Close(context.Background()) }()
-	for {
+	waitFor(t, "Close has begun", func() bool {
 		b.mu.RLock()
-		c := b.closed
-		b.mu.RUnlock()
-		if c {
-			break
-		}
-		time.Sleep(time.Millisecond) // polling until Close has begun
-	}
+		defer b.mu.RUnlock()
+		return b.closed
+	})
 	if _, err := b.Do(context.Background(), 99); !errors.Is(err, ErrClosed) {
 		t.Fatalf("a request after Close: got %v, want ErrClosed", err)
 	}
@@ -196,14 +184,10 @@ func TestFullBacklogRefusesAtOnce(t *testing.T) {
 	do(0)
 	<-flushing
 	do(1)
-	for len(b.in) > 0 || len(b.flushers) < 1 {
-		time.Sleep(time.Millisecond) // polling until the collector holds the second
-	}
+	waitFor(t, "the collector holds the second", func() bool { return len(b.in) == 0 && len(b.flushers) >= 1 })
 	do(2)
 	do(3)
-	for len(b.in) < 2 {
-		time.Sleep(time.Millisecond) // polling until the backlog is full
-	}
+	waitFor(t, "the backlog is full", func() bool { return len(b.in) >= 2 })
 	if _, err := b.Do(context.Background(), 9); !errors.Is(err, ErrFull) {
 		t.Fatalf("got %v, want ErrFull", err)
 	}
@@ -232,5 +216,17 @@ func mustClose[In, Out any](t *testing.T, b *Batcher[In, Out]) {
 	t.Helper()
 	if err := b.Close(context.Background()); err != nil {
 		t.Errorf("close: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, and fails the test if it does not
+// within 10 s: a regression fails here instead of hanging the run.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10 s: %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling the batcher's state, not synchronising
 	}
 }

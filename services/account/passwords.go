@@ -31,12 +31,12 @@ import (
 const noticeDeadline = 24 * time.Hour
 
 // Names of the limits a throttled security event names; Observer hears the
-// same names.
+// same names. They are the rate limits' own.
 const (
-	LimitClientCeiling    = "client_ceiling"     // every request to the resource, per client
-	LimitResetRequestIP   = "reset_request_ip"   // {"email"} per client
-	LimitTokenFailuresIP  = "token_failures_ip"  // failed reset tokens per client
-	LimitWrongOldPassword = "wrong_old_password" // the change back-off, per account
+	LimitClientCeiling    = ratelimit.LimitClientCeiling
+	LimitResetRequestIP   = ratelimit.LimitResetRequestIP
+	LimitTokenFailuresIP  = ratelimit.LimitTokenFailuresIP
+	LimitWrongOldPassword = ratelimit.LimitWrongOldPassword
 )
 
 // Observer hears the refusals the security events log, for metrics. Its

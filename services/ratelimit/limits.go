@@ -40,6 +40,15 @@ import (
 // up and given back when the token proves genuine, so only guesses count and
 // concurrent guesses cannot overtake the limit.
 //
+// Names of the limits, as a refusal reports them (ResetVerdict.LimitedBy)
+// and as security events and metrics name them.
+const (
+	LimitClientCeiling    = "client_ceiling"     // every request to the resource, per client
+	LimitResetRequestIP   = "reset_request_ip"   // {"email"} per client
+	LimitTokenFailuresIP  = "token_failures_ip"  // failed reset tokens per client
+	LimitWrongOldPassword = "wrong_old_password" // the change back-off, per account
+)
+
 // The per-client ceiling (Admit) is counted through a group-commit batcher:
 // concurrent requests share one statement. A nil or zero *Limits, like one
 // made with Disabled set, allows everything.
@@ -161,9 +170,9 @@ func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRe
 	for i, v := range verdicts {
 		switch {
 		case v.refused == 0:
-			out[i].Limited, out[i].LimitedBy = models.RateLimited(v.retry), "client_ceiling"
+			out[i].Limited, out[i].LimitedBy = models.RateLimited(v.retry), LimitClientCeiling
 		case v.refused > 0 && v.refused <= len(client):
-			out[i].Limited, out[i].LimitedBy = models.RateLimited(v.retry), "reset_request_ip"
+			out[i].Limited, out[i].LimitedBy = models.RateLimited(v.retry), LimitResetRequestIP
 		case v.refused < 0:
 			out[i].Send = true
 		}

@@ -97,40 +97,48 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	}
 	log.Info("hashing memory mapped", slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
 	proxies, _ := cfg.HTTP.TrustedProxyPrefixes() // validated by config.Load
-	e := handlers.New(a.Passwords, handlers.Options{
-		Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		TLS: cfg.HTTP.TLS(), ChangePasswordURL: cfg.HTTP.ChangePasswordURL, DefaultLanguage: cfg.Mail.DefaultLocale,
-		Observer: observer,
-	})
-	srv := &http.Server{
-		Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// TLS 1.2 and 1.3 only, with Go's default (AEAD, forward secret) suites.
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+	public := &listener{name: "listening", addr: cfg.HTTP.Addr, cert: cfg.HTTP.TLSCert, key: cfg.HTTP.TLSKey,
+		srv: httpServer(handlers.New(a.Passwords, handlers.Options{
+			Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
+			TLS: cfg.HTTP.TLS(), ChangePasswordURL: cfg.HTTP.ChangePasswordURL, DefaultLanguage: cfg.Mail.DefaultLocale,
+			Observer: observer,
+		}), log)}
+	listeners := []*listener{public}
+	if cfg.Admin.Enabled() {
+		var adminObserver handlers.AdminObserver // a nil interface unless metrics are on
+		if m != nil {
+			adminObserver = m
+		}
+		listeners = append(listeners, &listener{name: "admin listening", addr: cfg.Admin.Addr, cert: cfg.Admin.TLSCert,
+			key: cfg.Admin.TLSKey, srv: httpServer(handlers.NewAdmin(a.Passwords, handlers.AdminOptions{
+				Logger: log, Keys: cfg.Admin.Keys(), TrustedProxies: proxies, TLS: cfg.Admin.TLS(),
+				Observer: adminObserver,
+			}), log)})
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	for i, l := range listeners {
+		if l.ln, err = net.Listen("tcp", l.addr); err != nil {
+			for _, opened := range listeners[:i] {
+				opened.ln.Close()
+			}
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	if err := a.Queue.Start(ctx); err != nil {
-		ln.Close()
+		for _, l := range listeners {
+			l.ln.Close()
+		}
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, len(listeners)+1)
 	if ms != nil {
 		go func() { errc <- ms.Serve() }()
 		log.Info("metrics listening", slog.String("addr", ms.Addr()), slog.String("path", metrics.Path))
 	}
-	go func() {
-		if cfg.HTTP.TLS() {
-			errc <- srv.ServeTLS(ln, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Bool("tls", cfg.HTTP.TLS()),
-		slog.Bool("postgres", a.DB.Postgres()), slog.String("mail_provider", cfg.Mail.Provider))
+	for _, l := range listeners {
+		go func() { errc <- l.serve() }()
+		log.Info(l.name, slog.String("addr", l.ln.Addr().String()), slog.Bool("tls", l.cert != ""))
+	}
+	log.Info("serving", slog.Bool("postgres", a.DB.Postgres()), slog.String("mail_provider", cfg.Mail.Provider))
 
 	select {
 	case err = <-errc:
@@ -140,8 +148,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	// finish; each within the shutdown bound.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("shutdown: %w", serr)
+	for _, l := range listeners {
+		if serr := l.srv.Shutdown(sctx); serr != nil && err == nil {
+			err = fmt.Errorf("shutdown: %w", serr)
+		}
 	}
 	if derr := a.Drain(sctx); derr != nil && err == nil {
 		err = fmt.Errorf("shutdown: %w", derr)
@@ -160,4 +170,32 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	}
 	log.Info("stopped")
 	return err
+}
+
+// listener is one HTTP listener of serve's: the public API and pages, or
+// the admin API.
+type listener struct {
+	name, addr string
+	cert, key  string // both set: serve TLS
+	srv        *http.Server
+	ln         net.Listener
+}
+
+func (l *listener) serve() error {
+	if l.cert != "" {
+		return l.srv.ServeTLS(l.ln, l.cert, l.key)
+	}
+	return l.srv.Serve(l.ln)
+}
+
+// httpServer is the server every listener of ours runs h with: bounded
+// headers, reads, writes and idle connections.
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// TLS 1.2 and 1.3 only, with Go's default (AEAD, forward secret) suites.
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+	}
 }

@@ -22,25 +22,34 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// logSink collects run's output and signals when the server listens.
+// logSink collects run's output and signals when the server listens, on
+// the public listener (listening) and the admin one (adminListening).
 type logSink struct {
-	mu        sync.Mutex
-	buf       bytes.Buffer
-	listening chan string
+	mu             sync.Mutex
+	buf            bytes.Buffer
+	listening      chan string
+	adminListening chan string
 }
 
-func newLogSink() *logSink { return &logSink{listening: make(chan string, 1)} }
+func newLogSink() *logSink {
+	return &logSink{listening: make(chan string, 1), adminListening: make(chan string, 1)}
+}
 
-var listenRE = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+var (
+	listenRE      = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	adminListenRE = regexp.MustCompile(`"msg":"admin listening","addr":"([^"]+)"`)
+)
 
 func (l *logSink) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(p)
-	if m := listenRE.FindSubmatch(p); m != nil {
-		select {
-		case l.listening <- string(m[1]):
-		default:
+	for re, ch := range map[*regexp.Regexp]chan string{listenRE: l.listening, adminListenRE: l.adminListening} {
+		if m := re.FindSubmatch(p); m != nil {
+			select {
+			case ch <- string(m[1]):
+			default:
+			}
 		}
 	}
 	return len(p), nil

@@ -82,12 +82,12 @@ func value(fams map[string]*dto.MetricFamily, name string, labels ...string) flo
 // listed fails, so nothing can put an address, an IP, a token or a user id
 // in a label unnoticed.
 var allowedLabelValues = map[string]*regexp.Regexp{
-	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other)$`),
+	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other|put_account|get_account|list_accounts|delete_account|import_accounts|password_reset|verify_password)$`),
 	"status":    regexp.MustCompile(`^[1-5][0-9][0-9]$`),
 	"kind":      regexp.MustCompile(`^(reset|notice|webhook)$`),
-	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone)$`),
+	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone|valid|invalid|limited|rehashed)$`),
 	"state":     regexp.MustCompile(`^(available|scheduled|pending|running|retryable|completed|cancelled|discarded)$`),
-	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password)$`),
+	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password|sign_in_ip|sign_in_account)$`),
 	"code":      regexp.MustCompile(`^password_(too_short|too_long|invalid_character|blocklisted|predictable|context|breached)$`),
 	"version":   regexp.MustCompile(`^(\(devel\)|v[0-9][0-9A-Za-z.+-]*|go[0-9][0-9A-Za-z.+-]*)$`),
 	"revision":  regexp.MustCompile(`^(unknown|[0-9a-f]{7,64})$`),

@@ -109,6 +109,36 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("an account without a password: %s", got.stdout)
 	}
 
+	runWith(t, env, "", "users", "show", "--email", "BOB@example.org").want(t, 0, []string{`"id":"acme:43"`}, nil)
+	runWith(t, env, "", "users", "show", "--email", "nobody@example.org").
+		want(t, 1, nil, []string{"accountpw: users show: no account with this address\n"})
+	runWith(t, env, "", "users", "show", "--id", "acme:43", "--email", "bob@example.org").want(t, 2, nil, []string{"exactly one of --id and --email"})
+	runWith(t, env, "", "users", "show").want(t, 2, nil, []string{"exactly one of --id and --email"})
+	runWith(t, env, "", "users", "show", "--email", "not an address").want(t, 2, nil, []string{"--email: not a valid address"})
+
+	// users list: every account, one JSON line each, in byte order of
+	// the ids; --after and --limit walk it.
+	all := runWith(t, env, "", "users", "list")
+	all.want(t, 0, nil, nil)
+	var ids []string
+	for line := range strings.Lines(all.stdout) {
+		var a map[string]any
+		if err := json.Unmarshal([]byte(line), &a); err != nil || strings.Contains(line, "$2a$") {
+			t.Fatalf("users list printed %q (%v)", line, err)
+		}
+		ids = append(ids, a["id"].(string))
+	}
+	if got := strings.Join(ids, " "); got != "acme:42 acme:43 acme:45" {
+		t.Fatalf("users list: got %s", got)
+	}
+	runWith(t, env, "", "users", "list", "--after", "acme:42", "--limit", "1").
+		want(t, 0, []string{`"id":"acme:43"`}, nil)
+	if got := runWith(t, env, "", "users", "list", "--after", "acme:43"); strings.Count(got.stdout, "\n") != 1 || !strings.Contains(got.stdout, "acme:45") {
+		t.Errorf("users list --after acme:43: %q", got.stdout)
+	}
+	runWith(t, env, "", "users", "list", "--after", "a b").want(t, 2, nil, []string{"--after"})
+	runWith(t, env, "", "users", "list", "--limit", "-1").want(t, 2, nil, []string{"--limit"})
+
 	runWith(t, env, "", "users", "set-email", "--id", "acme:43", "--email", "Bob@New.example").
 		want(t, 0, []string{`{"email":"Bob@New.example","id":"acme:43"}` + "\n"}, nil)
 	runWith(t, env, "", "users", "show", "--id", "acme:43").want(t, 0, []string{`"email":"Bob@New.example"`}, nil)

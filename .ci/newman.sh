@@ -2,7 +2,8 @@
 # Run the Postman collection (postman/) with newman against a fresh
 # `accountpw serve` on the embedded default: folder 1 requests a reset, the
 # link is read from the log mailer's line, folder 2 completes the reset with
-# it, and folder 3 changes the password with a bearer issued afterwards.
+# it, folder 3 changes the password with a bearer issued afterwards, and
+# folder 4 walks the admin API on its own listener with the API key.
 # Then the whole collection runs once more without those two values, as a
 # first "Run collection" in Postman would, and must say what is missing.
 set -euo pipefail
@@ -20,6 +21,7 @@ newman_run() {
   "$CLIENTS/node_modules/.bin/newman" run "$ROOT/postman/accountpw.postman_collection.json" \
     --environment "$ROOT/postman/accountpw.postman_environment.json" \
     --env-var "baseUrl=$BASE_URL" --env-var "email=$EMAIL" \
+    --env-var "adminUrl=$ADMIN_URL" --env-var "adminKey=$ADMIN_KEY" \
     --env-var "password=$PASSWORD" --env-var "newPassword=$NEW_PASSWORD" \
     --color off --disable-unicode "$@"
 }
@@ -35,6 +37,7 @@ newman --folder '2 Complete reset' --env-var "resetToken=$TOKEN"
 # After the reset: a reset ends every earlier session, so mint the bearer now.
 BEARER=$(apw token --user-id "$USER_ID")
 newman --folder '3 Change password' --env-var "bearer=$BEARER"
+newman --folder '4 Admin'
 echo "newman: all folders passed"
 
 # The whole collection at once, with resetToken and bearer empty, as a first

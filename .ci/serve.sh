@@ -1,7 +1,8 @@
 # Sourced by .ci/newman.sh and .ci/browser.sh: build accountpw, run
 # `accountpw serve` on the embedded default (SQLite, log mailer) in a fresh
 # temporary directory on a free loopback port, and read reset links from its
-# log. Defines ROOT, CLIENTS, ARTIFACTS, BASE_URL, SERVE_DIR, SERVE_LOG and:
+# log, with the admin API on a second free port. Defines ROOT, CLIENTS,
+# ARTIFACTS, BASE_URL, ADMIN_URL, ADMIN_KEY, SERVE_DIR, SERVE_LOG and:
 #   serve_start NAME        build, start, wait for /healthz; stopped at exit
 #   apw ARGS...             run the binary in the server's directory and env
 #   reset_mail_count EMAIL  how many reset emails EMAIL got so far
@@ -26,6 +27,7 @@ free_port() {
 apw() {
   (cd "$SERVE_DIR" && env -u ACCOUNTPW_DATABASE_URL \
     ACCOUNTPW_HTTP_ADDR="127.0.0.1:$SERVE_PORT" \
+    ACCOUNTPW_ADMIN_ADDR="127.0.0.1:$ADMIN_PORT" ACCOUNTPW_ADMIN_API_KEYS="$ADMIN_KEY" \
     ACCOUNTPW_RESET_URL="$BASE_URL/password-reset" \
     ACCOUNTPW_MAIL_PROVIDER=log \
     ACCOUNTPW_LOG_LEVEL=info \
@@ -54,9 +56,13 @@ serve_start() {
   (cd "$ROOT" && go build -o "$SERVE_DIR/accountpw" .)
   SERVE_PORT=$(free_port)
   BASE_URL="http://127.0.0.1:$SERVE_PORT"
+  ADMIN_PORT=$(free_port)
+  ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
+  ADMIN_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))')
   # exec: $! is the server itself, so the trap stops exactly that process.
   (cd "$SERVE_DIR" && exec env -u ACCOUNTPW_DATABASE_URL \
     ACCOUNTPW_HTTP_ADDR="127.0.0.1:$SERVE_PORT" ACCOUNTPW_RESET_URL="$BASE_URL/password-reset" \
+    ACCOUNTPW_ADMIN_ADDR="127.0.0.1:$ADMIN_PORT" ACCOUNTPW_ADMIN_API_KEYS="$ADMIN_KEY" \
     ACCOUNTPW_METRICS_ADDR=127.0.0.1:0 ACCOUNTPW_MAIL_PROVIDER=log ACCOUNTPW_LOG_LEVEL=info \
     ACCOUNTPW_PASSWORD_ARGON2_MEMORY_KIB=19456 ACCOUNTPW_PASSWORD_ARGON2_TIME=2 ACCOUNTPW_PASSWORD_ARGON2_THREADS=1 \
     ./accountpw serve >"$SERVE_LOG" 2>&1 </dev/null) &

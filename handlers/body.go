@@ -16,25 +16,40 @@ import (
 // passwords written entirely as \uXXXX escapes still fit.
 const maxBody = 8192
 
-// readBody checks the headers and reads the body of a password request. The
-// order is: a declared Content-Length over the cap (413), then the media type
-// (415), then reading at most maxBody bytes (413 for an undeclared, chunked
-// overflow). Header checks come first so that no byte of a body that will be
-// refused is ever read; a too-large declaration wins over a wrong type because
-// the size alone already settles the answer.
-func readBody(c echo.Context) ([]byte, error) {
+// bodyRule is what a route accepts as a body: at most limit bytes of a
+// media type accepts allows, and the errors that answer anything else.
+type bodyRule struct {
+	limit       int64
+	accepts     func(contentTypes []string) bool
+	tooLarge    *models.Error
+	unsupported *models.Error
+}
+
+// passwordBody is the password resource's rule: JSON, at most maxBody.
+var passwordBodyRule = bodyRule{limit: maxBody, accepts: isJSON, tooLarge: errTooLarge, unsupported: errUnsupportedMedia}
+
+// readBody checks the headers and reads the body of a password request.
+func readBody(c echo.Context) ([]byte, error) { return readBodyOf(c, passwordBodyRule) }
+
+// readBodyOf checks the headers and reads a body under rule. The order is:
+// a declared Content-Length over the cap (413), then the media type (415),
+// then reading at most the cap (413 for an undeclared, chunked overflow).
+// Header checks come first so that no byte of a body that will be refused
+// is ever read; a too-large declaration wins over a wrong type because the
+// size alone already settles the answer.
+func readBodyOf(c echo.Context, rule bodyRule) ([]byte, error) {
 	r := c.Request()
-	if r.ContentLength > maxBody {
-		return nil, errTooLarge
+	if r.ContentLength > rule.limit {
+		return nil, rule.tooLarge
 	}
-	if !isJSON(r.Header.Values(echo.HeaderContentType)) {
-		return nil, errUnsupportedMedia
+	if !rule.accepts(r.Header.Values(echo.HeaderContentType)) {
+		return nil, rule.unsupported
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, rule.limit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, errTooLarge
+		return nil, rule.tooLarge
 	case err != nil:
 		// A short or broken body is the client's fault, never a 500.
 		return nil, models.ErrInvalidBody
@@ -44,12 +59,16 @@ func readBody(c echo.Context) ([]byte, error) {
 
 // isJSON accepts exactly one Content-Type of application/json whose only
 // parameter, if any, is charset=utf-8 (both case-insensitive).
-func isJSON(values []string) bool {
+func isJSON(values []string) bool { return isMediaType(values, echo.MIMEApplicationJSON) }
+
+// isMediaType accepts exactly one Content-Type of want whose only
+// parameter, if any, is charset=utf-8 (both case-insensitive).
+func isMediaType(values []string, want string) bool {
 	if len(values) != 1 {
 		return false
 	}
 	mediaType, params, err := mime.ParseMediaType(values[0])
-	if err != nil || mediaType != echo.MIMEApplicationJSON {
+	if err != nil || mediaType != want {
 		return false
 	}
 	switch len(params) {

@@ -28,6 +28,7 @@ var statusOf = map[models.Kind]int{
 	models.KindRateLimited:      http.StatusTooManyRequests,
 	models.KindUnavailable:      http.StatusServiceUnavailable,
 	models.KindInternal:         http.StatusInternalServerError,
+	models.KindConflict:         http.StatusConflict,
 }
 
 // Errors that only the HTTP layer produces. They are *models.Error values so
@@ -98,6 +99,22 @@ func classify(err error) *models.Error {
 	return errInternal
 }
 
+// problemOf is what a client is told of err, and with which status.
+func problemOf(err error) (*models.Error, int) {
+	e := classify(err)
+	status := statusOf[e.Kind]
+	if status == 0 {
+		return errInternal, http.StatusInternalServerError
+	}
+	return e, status
+}
+
+// statusFor is the status err is answered with.
+func statusFor(err error) int {
+	_, status := problemOf(err)
+	return status
+}
+
 // handleError is the Echo HTTPErrorHandler: it writes every error as
 // application/problem+json. Handlers return errors untouched and this is the
 // only place that decides what a client sees of them. The text of 5xx errors
@@ -106,11 +123,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	if c.Get(ctxProblemCode) != nil {
 		return // the access log handled it already and Echo passes it on again
 	}
-	e := classify(err)
-	status := statusOf[e.Kind]
-	if status == 0 {
-		e, status = errInternal, http.StatusInternalServerError
-	}
+	e, status := problemOf(err)
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
 	c.Set(ctxProblemCode, e.Code)
 	if status >= 500 {
@@ -133,7 +146,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	h.Set(echo.HeaderContentType, "application/problem+json")
 	switch status {
 	case http.StatusUnauthorized:
-		h.Set(echo.HeaderWWWAuthenticate, wwwAuthenticate(c.Request()))
+		h.Set(echo.HeaderWWWAuthenticate, wwwAuthenticate(c.Request(), s.realm))
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set(echo.HeaderRetryAfter, retryAfter(e.RetryAfter))
 	}
@@ -176,8 +189,8 @@ func retryAfter(d time.Duration) string {
 
 // wwwAuthenticate builds the RFC 6750 challenge: no error code when no bearer
 // token came, invalid_request for an empty one, invalid_token otherwise.
-func wwwAuthenticate(r *http.Request) string {
-	const challenge = `Bearer realm="accountpw"`
+func wwwAuthenticate(r *http.Request, realm string) string {
+	challenge := `Bearer realm="` + realm + `"`
 	scheme, token, _ := strings.Cut(r.Header.Get(echo.HeaderAuthorization), " ")
 	switch {
 	case !strings.EqualFold(scheme, "Bearer"):
@@ -207,6 +220,19 @@ var titles = map[string]string{
 	"busy":                   "Service busy",
 	"unavailable":            "Service unavailable",
 	"internal":               "Internal server error",
+	// The admin API's.
+	"account_not_found":           "Account not found",
+	"email_taken":                 "Address taken by another account",
+	"id_taken":                    "Account id taken",
+	"invalid_user_id":             "Invalid account id",
+	"invalid_password_hash":       "Invalid password hash",
+	"invalid_locale":              "Unsupported locale",
+	"invalid_password_changed_at": "Invalid password_changed_at",
+	"invalid_cursor":              "Invalid cursor",
+	"invalid_limit":               "Invalid page size",
+	"invalid_query":               "Invalid query parameter",
+	"invalid_client_ip":           "Invalid client IP",
+	"too_many_lines":              "Too many lines",
 }
 
 func titleOf(code string, status int) string {

@@ -71,8 +71,12 @@ func newContractChecker(path string) (*contractChecker, error) {
 	// The tests address whatever host httptest picks; the document's server
 	// is documentation, so route on paths alone.
 	doc.Servers = openapi3.Servers{{URL: "/"}}
-	// The page and its assets are text; kin-openapi only knows text/plain.
-	for _, ct := range []string{"text/html", "text/javascript", "text/css"} {
+	for _, item := range doc.Paths.Map() {
+		item.Servers = nil // the admin paths name the admin listener; route them by path too
+	}
+	// The page and its assets are text, and so are an import's JSON Lines;
+	// kin-openapi only knows text/plain.
+	for _, ct := range []string{"text/html", "text/javascript", "text/css", "application/x-ndjson"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 	}
 	router, err := gorillamux.NewRouter(doc)

@@ -65,12 +65,14 @@ type Options struct {
 type server struct {
 	svc Service
 	log *slog.Logger
+	// realm names the protection space in 401 challenges.
+	realm string
 }
 
 // New returns an Echo instance with every route and middleware of accountpw
 // in place, ready for http.Server or ServeHTTP.
 func New(svc Service, opts Options) *echo.Echo {
-	s := &server{svc: svc, log: opts.Logger}
+	s := &server{svc: svc, log: opts.Logger, realm: publicRealm}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -149,6 +151,10 @@ func New(svc Service, opts Options) *echo.Echo {
 	get("/readyz", s.readyz)
 	return e
 }
+
+// publicRealm names the password resource's bearer sessions in its 401
+// challenges.
+const publicRealm = "accountpw"
 
 // ipExtractor believes X-Forwarded-For only from the listed proxies.
 func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {

@@ -24,6 +24,7 @@ const (
 	KindPolicy                       // 422: the new password breaks the policy
 	KindRateLimited                  // 429
 	KindUnavailable                  // 503: a dependency or the hashing capacity is exhausted
+	KindConflict                     // 409: the admin API's write collides with another account
 )
 
 // Error is an outcome a client can act on. Code is the stable machine-readable

@@ -31,3 +31,8 @@ func ValidateUserID(id string) error {
 	}
 	return nil
 }
+
+// MinAdminKeyLength is the shortest admin API key accepted, in bytes: 256
+// bits of a random key, beyond any guessing, so the admin API needs no
+// limit on wrong keys.
+const MinAdminKeyLength = 32

@@ -74,3 +74,16 @@ type Message struct {
 	Text     string
 	HTML     string
 }
+
+// The webhook event types: their names are a contract with the adopting
+// application's receiver. password.changed is sent whenever webhooks are
+// on; the account ones only when asked for.
+const (
+	EventPasswordChanged     = "password.changed"
+	EventAccountCreated      = "account.created"
+	EventAccountEmailChanged = "account.email_changed"
+	EventAccountDeleted      = "account.deleted"
+)
+
+// EventTypes lists every webhook event type.
+var EventTypes = []string{EventPasswordChanged, EventAccountCreated, EventAccountEmailChanged, EventAccountDeleted}

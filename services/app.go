@@ -25,8 +25,8 @@ type Options struct {
 	// Migrate applies the migrations before anything else.
 	Migrate bool
 	// Now is the one clock every part reads; nil means time.Now. It is
-	// always read in UTC: SQLite stores times as text, and text compares
-	// correctly only within one offset.
+	// always read in UTC (SQLite stores times as text, and text compares
+	// correctly only within one offset) and to the microsecond.
 	Now func() time.Time
 	// Observer, when not nil, hears what the parts report for metrics:
 	// slot waits, hash times, delivery outcomes, 429s and policy refusals.
@@ -87,7 +87,9 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	if clock == nil {
 		clock = time.Now
 	}
-	now := func() time.Time { return clock().UTC() }
+	// UTC, and in microseconds: what both databases keep, so that a time
+	// answered or sent in an event equals the one stored.
+	now := func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	secret, pseudoKey, err := Secrets(cfg)
 	if err != nil {
 		return nil, err

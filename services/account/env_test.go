@@ -116,7 +116,8 @@ type envConfig struct {
 	mailer    mail.Mailer
 	mail      config.Mail
 	webhook   config.Webhook
-	noWorkers bool // the queue only takes jobs until the test calls start (benchmarks of the request path)
+	noWorkers bool        // the queue only takes jobs until the test calls start (benchmarks of the request path)
+	pool      *slots.Pool // nil: 32 slots, waited for up to 10 s
 }
 
 type envOption func(*envConfig)
@@ -168,7 +169,10 @@ func newEnvTB(t testing.TB, db *store.DB, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&ec)
 	}
-	pool := slots.New(32, 10*time.Second, nil)
+	pool := ec.pool
+	if pool == nil {
+		pool = slots.New(32, 10*time.Second, nil)
+	}
 	var err error
 	if e.hasher, err = hash.New(ec.password, pool, nil); err != nil {
 		t.Fatal(err)

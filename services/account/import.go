@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
+	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/store"
 )
 
@@ -38,30 +40,56 @@ type ImportOptions struct {
 	// line whose hash was not taken. Called after the line's batch
 	// committed (or was checked, in a dry run).
 	Note func(ImportNote)
+	// Each hears every line's result, in line order, when its batch
+	// committed (or was checked): what the admin API answers per line.
+	Each func(models.ImportResult)
 	// Progress hears the running totals after every batch.
-	Progress func(ImportSummary)
+	Progress func(models.ImportSummary)
 }
 
 // ImportNote is one line's problem. Reason never holds an address, a hash
 // or another value of the line.
 type ImportNote struct {
 	Line   int
+	Code   string
 	Reason string
 	// Failed is true for a line that was not imported; false for one that
 	// was applied without its hash (the stored password is newer).
 	Failed bool
 }
 
-// ImportSummary counts lines by what they did.
-type ImportSummary struct {
-	Imported  int `json:"imported"`
-	Updated   int `json:"updated"`
-	Unchanged int `json:"unchanged"`
-	Errors    int `json:"errors"`
+// OutcomeError is the Outcome of a line that was not applied.
+const OutcomeError = "error"
+
+// CodeHashNotTaken is the code of a line applied without its
+// password_hash, because the account's password was set later than the
+// line's password_changed_at.
+const CodeHashNotTaken = "password_hash_not_taken"
+
+// hashNotTaken is that line's note.
+const hashNotTaken = "password_hash not taken: the account's password was set later than the line's password_changed_at"
+
+// noteOf is the ImportNote of a result that has one.
+func noteOf(r models.ImportResult) (ImportNote, bool) {
+	if r.Code == "" {
+		return ImportNote{}, false
+	}
+	return ImportNote{Line: r.Line, Code: r.Code, Reason: r.Detail, Failed: r.Outcome == OutcomeError}, true
 }
 
-// Lines is the number of account lines counted (blank lines are not).
-func (s ImportSummary) Lines() int { return s.Imported + s.Updated + s.Unchanged + s.Errors }
+// count adds a result to the summary.
+func count(s *models.ImportSummary, r models.ImportResult) {
+	switch r.Outcome {
+	case lineImported:
+		s.Imported++
+	case lineUpdated:
+		s.Updated++
+	case lineUnchanged:
+		s.Unchanged++
+	default:
+		s.Errors++
+	}
+}
 
 // Import reads accounts from r, one JSON object per line (JSON Lines):
 // {"id","email"} and optionally "password_hash", "locale" and
@@ -78,14 +106,14 @@ func (s ImportSummary) Lines() int { return s.Imported + s.Updated + s.Unchanged
 //
 // Errors: reading r, or a database error, which stops the import; the
 // summary then counts the lines of the batches that committed.
-func (p *Passwords) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportSummary, error) {
+func (p *Passwords) Import(ctx context.Context, r io.Reader, opts ImportOptions) (models.ImportSummary, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultImportBatch
 	}
 	im := &importer{p: p, opts: opts, view: newImportView()}
 	br := bufio.NewReaderSize(r, MaxImportLine)
 	var batch []importLine
-	var notes []ImportNote
+	var notes []models.ImportResult // lines that failed before their batch
 	for n := 1; ; n++ {
 		raw, err := readLine(br)
 		if errors.Is(err, io.EOF) && raw == nil {
@@ -100,7 +128,7 @@ func (p *Passwords) Import(ctx context.Context, r io.Reader, opts ImportOptions)
 		switch l, perr := parseRaw(n, raw, err, p.Now()); {
 		case errors.Is(perr, errBlankLine):
 		case perr != nil:
-			notes = append(notes, ImportNote{Line: n, Reason: perr.Error(), Failed: true})
+			notes = append(notes, failed(n, perr))
 		default:
 			batch = append(batch, l)
 		}
@@ -123,23 +151,27 @@ func (p *Passwords) Import(ctx context.Context, r io.Reader, opts ImportOptions)
 type importer struct {
 	p    *Passwords
 	opts ImportOptions
-	sum  ImportSummary
+	sum  models.ImportSummary
 	// view: in a dry run it keeps every decided write, so that later
 	// batches are checked against what earlier ones would have written; in
 	// a real run the database holds them, and it starts empty per batch.
 	view *importView
 }
 
-// flush applies one batch: parse errors already found in notes, the lines
-// in batch. Its notes and counts are reported only once it committed.
-func (im *importer) flush(ctx context.Context, batch []importLine, notes []ImportNote) error {
+// failed is the result of line n, which err kept out.
+func failed(n int, err error) models.ImportResult {
+	return models.ImportResult{Line: n, Outcome: OutcomeError, Code: codeOfLine(err), Detail: err.Error()}
+}
+
+// flush applies one batch: lines that failed already (notes), the lines in
+// batch. Its results are reported only once it committed.
+func (im *importer) flush(ctx context.Context, batch []importLine, notes []models.ImportResult) error {
 	var (
-		counts ImportSummary
-		all    []ImportNote
-		err    error
+		results []models.ImportResult
+		err     error
 	)
 	for range importAttempts {
-		counts, all, err = im.apply(ctx, batch, notes)
+		results, err = im.apply(ctx, batch, notes)
 		if !errors.Is(err, store.ErrDuplicate) {
 			break
 		}
@@ -147,87 +179,113 @@ func (im *importer) flush(ctx context.Context, batch []importLine, notes []Impor
 	if err != nil {
 		return fmt.Errorf("import: lines %d–%d: %w", firstLine(batch, notes), lastLine(batch, notes), err)
 	}
-	slices.SortFunc(all, func(a, b ImportNote) int { return a.Line - b.Line })
-	if im.opts.Note != nil {
-		for _, n := range all {
+	slices.SortFunc(results, func(a, b models.ImportResult) int { return a.Line - b.Line })
+	for _, r := range results {
+		count(&im.sum, r)
+		if n, ok := noteOf(r); ok && im.opts.Note != nil {
 			im.opts.Note(n)
 		}
+		if im.opts.Each != nil {
+			im.opts.Each(r)
+		}
 	}
-	im.sum.Imported += counts.Imported
-	im.sum.Updated += counts.Updated
-	im.sum.Unchanged += counts.Unchanged
-	im.sum.Errors += counts.Errors
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.sum)
 	}
 	return nil
 }
 
-// apply decides and, unless dry, writes one batch, returning its counts and
-// notes. A store.ErrDuplicate means another writer took an id or address
+// apply decides and, unless dry, writes one batch, returning every line's
+// result. A store.ErrDuplicate means another writer took an id or address
 // meanwhile: nothing was written and the batch can be tried again.
-func (im *importer) apply(ctx context.Context, batch []importLine, parseNotes []ImportNote) (ImportSummary, []ImportNote, error) {
+func (im *importer) apply(ctx context.Context, batch []importLine, early []models.ImportResult) ([]models.ImportResult, error) {
+	now := im.p.Now()
+	results := func(ds []lineDecision) []models.ImportResult {
+		out := append(make([]models.ImportResult, 0, len(early)+len(ds)), early...)
+		for _, d := range ds {
+			out = append(out, d.result())
+		}
+		return out
+	}
+	if im.opts.DryRun {
+		ds, _, err := im.decideBatch(ctx, im.p.DB.Queries, nil, batch, now)
+		return results(ds), err
+	}
+	var ds []lineDecision
+	err := im.p.DB.InTx(ctx, func(tx *store.Tx) error {
+		var plan *importPlan
+		var err error
+		if ds, plan, err = im.decideBatch(ctx, tx.Queries, tx, batch, now); err != nil {
+			return err
+		}
+		return im.write(ctx, tx, plan, now)
+	})
+	return results(ds), err
+}
+
+// lineDecision is a line with what decide made of it: a decision, or the
+// error that keeps the line out.
+type lineDecision struct {
+	l   importLine
+	d   importDecision
+	err error
+}
+
+func (ld lineDecision) result() models.ImportResult {
+	if ld.err != nil {
+		return failed(ld.l.n, ld.err)
+	}
+	r := models.ImportResult{Line: ld.l.n, ID: ld.l.id, Outcome: ld.d.outcome}
+	if ld.d.kept {
+		r.Code, r.Detail = CodeHashNotTaken, hashNotTaken
+	}
+	return r
+}
+
+// decideBatch reads what the batch's lines touch (locked, inside tx; tx is
+// nil in a dry run) and decides each line in order against it, returning
+// the decisions and the plan of their writes.
+func (im *importer) decideBatch(ctx context.Context, q store.Queries, tx *store.Tx, batch []importLine,
+	now time.Time) ([]lineDecision, *importPlan, error) {
+	plan := newImportPlan()
+	if len(batch) == 0 {
+		return nil, plan, nil
+	}
 	ids := make([]string, 0, len(batch))
 	keys := make([]string, 0, len(batch))
 	for _, l := range batch {
 		ids, keys = append(ids, l.id), append(keys, l.key)
 	}
-	now := im.p.Now()
-	run := func(q store.Queries, tx *store.Tx) (ImportSummary, []ImportNote, error) {
-		counts := ImportSummary{Errors: len(parseNotes)}
-		notes := append([]ImportNote(nil), parseNotes...)
-		if len(batch) == 0 {
-			return counts, notes, nil
-		}
-		users, err := q.UsersForImport(ctx, ids, keys, tx != nil)
+	users, err := q.UsersForImport(ctx, ids, keys, tx != nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tx != nil {
+		im.view = newImportView() // the database holds what earlier batches wrote
+	}
+	im.view.load(users)
+	out := make([]lineDecision, len(batch))
+	for i, l := range batch {
+		d, err := decide(l, im.view, now)
+		out[i] = lineDecision{l: l, d: d, err: err}
 		if err != nil {
-			return counts, nil, err
+			continue
 		}
-		if tx != nil {
-			im.view = newImportView() // the database holds what earlier batches wrote
+		if d.outcome != lineUnchanged {
+			im.view.set(d.user, d.oldKey)
 		}
-		im.view.load(users)
-		plan := newImportPlan()
-		for _, l := range batch {
-			d, err := decide(l, im.view, now)
-			if err != nil {
-				counts.Errors++
-				notes = append(notes, ImportNote{Line: l.n, Reason: err.Error(), Failed: true})
-				continue
-			}
-			if d.kept {
-				notes = append(notes, ImportNote{Line: l.n, Reason: "password_hash not taken: the account's password " +
-					"was set later than the line's password_changed_at"})
-			}
-			switch d.outcome {
-			case lineImported:
-				counts.Imported++
-			case lineUpdated:
-				counts.Updated++
-			default:
-				counts.Unchanged++
-			}
-			if d.outcome != lineUnchanged {
-				im.view.set(d.user, d.oldKey)
-			}
-			plan.add(d)
-		}
-		if tx == nil {
-			return counts, notes, nil
-		}
-		return counts, notes, im.write(ctx, tx, plan, now)
+		plan.add(d)
 	}
-	if im.opts.DryRun {
-		return run(im.p.DB.Queries, nil)
-	}
-	var (
-		counts ImportSummary
-		notes  []ImportNote
-	)
-	err := im.p.DB.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		counts, notes, err = run(tx.Queries, tx)
-		return err
-	})
-	return counts, notes, err
+	return out, plan, nil
+}
+
+// ImportBatchAPI is the batch of an admin API import call: the whole call,
+// which carries at most this many lines, commits as one transaction.
+const ImportBatchAPI = 1000
+
+// ImportAccounts imports the admin API's lines from r as one batch (see
+// Import), telling each line's result to each in line order; a dry run
+// checks and writes nothing. Errors: as Import's.
+func (p *Passwords) ImportAccounts(ctx context.Context, r io.Reader, dryRun bool, each func(models.ImportResult)) (models.ImportSummary, error) {
+	return p.Import(ctx, r, ImportOptions{DryRun: dryRun, BatchSize: ImportBatchAPI, Each: each})
 }

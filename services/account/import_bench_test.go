@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/hash"
 	"github.com/accountpw/accountpw/services/queue"
@@ -72,7 +73,7 @@ func benchPasswords(b *testing.B, db *store.DB) *Passwords {
 func BenchmarkImport(b *testing.B) {
 	const n = 100_000
 	file := importFile(b, n)
-	run := func(b *testing.B, p *Passwords, want ImportSummary) time.Duration {
+	run := func(b *testing.B, p *Passwords, want models.ImportSummary) time.Duration {
 		start := time.Now()
 		sum, err := p.Import(context.Background(), bytes.NewReader(file), ImportOptions{})
 		d := time.Since(start)
@@ -82,9 +83,9 @@ func BenchmarkImport(b *testing.B) {
 		return d
 	}
 	for _, again := range []bool{false, true} {
-		name, want := "new", ImportSummary{Imported: n}
+		name, want := "new", models.ImportSummary{Imported: n}
 		if again {
-			name, want = "again", ImportSummary{Unchanged: n}
+			name, want = "again", models.ImportSummary{Unchanged: n}
 		}
 		b.Run(name, func(b *testing.B) {
 			var total time.Duration
@@ -95,7 +96,7 @@ func BenchmarkImport(b *testing.B) {
 				db := storetest.Postgres(b)
 				p := benchPasswords(b, db)
 				if again {
-					run(b, p, ImportSummary{Imported: n})
+					run(b, p, models.ImportSummary{Imported: n})
 				}
 				b.StartTimer()
 				total += run(b, p, want)

@@ -15,7 +15,7 @@ import (
 )
 
 // runImport imports file and returns the summary and every note.
-func (e *testEnv) runImport(t *testing.T, file string, opts ImportOptions) (ImportSummary, []ImportNote) {
+func (e *testEnv) runImport(t *testing.T, file string, opts ImportOptions) (models.ImportSummary, []ImportNote) {
 	t.Helper()
 	var notes []ImportNote
 	opts.Note = func(n ImportNote) { notes = append(notes, n) }
@@ -80,7 +80,7 @@ func TestImportRefusesBadLines(t *testing.T) {
 		}
 		file = append(file, `{"id":"last","email":"`+secretAddr+`","password_hash":"`+secretHash+`"}`)
 		sum, notes := e.runImport(t, lines(file...), ImportOptions{})
-		if want := (ImportSummary{Imported: 2, Errors: len(rows)}); sum != want {
+		if want := (models.ImportSummary{Imported: 2, Errors: len(rows)}); sum != want {
 			t.Errorf("summary %+v, want %+v", sum, want)
 		}
 		if len(notes) != len(rows) {
@@ -112,7 +112,7 @@ func TestImportReadsLinesLeniently(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	file := "\uFEFF{\"id\":\"a\",\"email\":\"a@example.org\"}\r\n\r\n   \n{\"id\":\"b\",\"email\":\"b@example.org\"}\r\n{\"id\":\"c\",\"email\":\"c@example.org\"}"
 	sum, notes := e.runImport(t, file, ImportOptions{})
-	if sum != (ImportSummary{Imported: 3}) || len(notes) != 0 {
+	if sum != (models.ImportSummary{Imported: 3}) || len(notes) != 0 {
 		t.Fatalf("summary %+v, notes %+v; want 3 imported and nothing else", sum, notes)
 	}
 }
@@ -131,7 +131,7 @@ func TestImportUpdatesByID(t *testing.T) {
 			`{"id":"43","email":"bob@example.org"}`,
 			`{"id":"44","email":"cy@example.org","password_hash":"`+legacyDjango+`"}`,
 		)
-		if sum, _ := e.runImport(t, first, ImportOptions{}); sum != (ImportSummary{Imported: 3}) {
+		if sum, _ := e.runImport(t, first, ImportOptions{}); sum != (models.ImportSummary{Imported: 3}) {
 			t.Fatalf("first run: %+v", sum)
 		}
 		ann := e.user(t, "42")
@@ -143,7 +143,7 @@ func TestImportUpdatesByID(t *testing.T) {
 		}
 
 		// The same file again changes nothing.
-		if sum, notes := e.runImport(t, first, ImportOptions{}); sum != (ImportSummary{Unchanged: 3}) || len(notes) != 0 {
+		if sum, notes := e.runImport(t, first, ImportOptions{}); sum != (models.ImportSummary{Unchanged: 3}) || len(notes) != 0 {
 			t.Fatalf("second run: %+v %+v", sum, notes)
 		}
 
@@ -155,7 +155,7 @@ func TestImportUpdatesByID(t *testing.T) {
 			`{"id":"42","email":"Ann@New.example"}`,
 			`{"id":"43","email":"bob@example.org","locale":""}`,
 		), ImportOptions{})
-		if sum != (ImportSummary{Updated: 1, Unchanged: 1}) {
+		if sum != (models.ImportSummary{Updated: 1, Unchanged: 1}) {
 			t.Fatalf("move: %+v", sum)
 		}
 		ann = e.user(t, "42")
@@ -174,7 +174,7 @@ func TestImportUpdatesByID(t *testing.T) {
 			`{"id":"42","email":"Ann@New.example","password_hash":"`+legacyBcrypt+`","password_changed_at":"`+at(-time.Hour)+`"}`,
 			`{"id":"44","email":"cy@example.org","password_hash":"`+legacyBcrypt+`","password_changed_at":"`+cyAt.Format(time.RFC3339Nano)+`"}`,
 		), ImportOptions{})
-		if sum != (ImportSummary{Updated: 2}) {
+		if sum != (models.ImportSummary{Updated: 2}) {
 			t.Fatalf("times: %+v", sum)
 		}
 		if ann := e.user(t, "42"); !ann.PasswordChangedAt.Equal(t0.Add(-time.Hour)) {
@@ -193,7 +193,7 @@ func TestImportUpdatesByID(t *testing.T) {
 		e.mail.next(t) // the notice
 		// Cy's line has no time: it replaces the hash (see below).
 		sum, notes := e.runImport(t, first, ImportOptions{})
-		if sum != (ImportSummary{Updated: 2, Unchanged: 1}) || len(notes) != 1 || notes[0].Line != 1 || notes[0].Failed ||
+		if sum != (models.ImportSummary{Updated: 2, Unchanged: 1}) || len(notes) != 1 || notes[0].Line != 1 || notes[0].Failed ||
 			!strings.Contains(notes[0].Reason, "password_hash not taken") {
 			t.Fatalf("old file after a reset: %+v %+v", sum, notes)
 		}
@@ -202,13 +202,13 @@ func TestImportUpdatesByID(t *testing.T) {
 		}
 		e.clock.Advance(time.Minute)
 		sum, _ = e.runImport(t, lines(`{"id":"42","email":"ann@example.org","password_hash":"`+legacyDjango+`"}`), ImportOptions{})
-		if ann := e.user(t, "42"); sum != (ImportSummary{Updated: 1}) || ann.PasswordHash != legacyDjango || !ann.PasswordChangedAt.Equal(e.clock.Now()) {
+		if ann := e.user(t, "42"); sum != (models.ImportSummary{Updated: 1}) || ann.PasswordHash != legacyDjango || !ann.PasswordChangedAt.Equal(e.clock.Now()) {
 			t.Fatalf("a line without a time: %+v %+v", sum, ann)
 		}
 
 		// An account without a password takes a hash whatever its time.
 		sum, _ = e.runImport(t, lines(`{"id":"43","email":"bob@example.org","password_hash":"`+legacyBcrypt+`","password_changed_at":"`+at(-48*time.Hour)+`"}`), ImportOptions{})
-		if bob := e.user(t, "43"); sum != (ImportSummary{Updated: 1}) || bob.PasswordHash != legacyBcrypt {
+		if bob := e.user(t, "43"); sum != (models.ImportSummary{Updated: 1}) || bob.PasswordHash != legacyBcrypt {
 			t.Fatalf("bob's first password: %+v %+v", sum, bob)
 		}
 	})
@@ -270,7 +270,7 @@ func TestImportOrderWithinAndAcrossBatches(t *testing.T) {
 		`{"id":"e","email":"e@example.org"}`,               // new
 		`{"id":"e","email":"e@example.org","locale":"fr"}`, // and updated in the same batch
 	)
-	want := ImportSummary{Imported: 4, Updated: 4, Unchanged: 1, Errors: 1}
+	want := models.ImportSummary{Imported: 4, Updated: 4, Unchanged: 1, Errors: 1}
 	for _, size := range []int{1, 3, 500} {
 		t.Run(fmt.Sprintf("batches of %d", size), func(t *testing.T) {
 			eachDB(t, func(t *testing.T, db *store.DB) {
@@ -310,7 +310,7 @@ func TestImportDryRunWritesNothing(t *testing.T) {
 			`{"id":"n2","email":"n2@example.org","password_hash":"`+legacyBcrypt+`"}`,
 		)
 		sum, notes := e.runImport(t, file, ImportOptions{DryRun: true})
-		if sum != (ImportSummary{Imported: 1, Errors: 1}) || len(notes) != 1 || !strings.Contains(notes[0].Reason, "another id") {
+		if sum != (models.ImportSummary{Imported: 1, Errors: 1}) || len(notes) != 1 || !strings.Contains(notes[0].Reason, "another id") {
 			t.Fatalf("dry run: %+v %+v", sum, notes)
 		}
 		if n := storetest.Count(t, db, "users") + storetest.Count(t, db, "river_job"); n != 1 {
@@ -345,7 +345,7 @@ func TestImportInterruptedMidFile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "lines 21–30") {
 			t.Fatalf("got %v, want the injected failure in lines 21–30", err)
 		}
-		if sum != (ImportSummary{Imported: 20}) || storetest.Count(t, db, "users") != 20 {
+		if sum != (models.ImportSummary{Imported: 20}) || storetest.Count(t, db, "users") != 20 {
 			t.Fatalf("summary %+v with %d accounts; want the two committed batches", sum, storetest.Count(t, db, "users"))
 		}
 		if _, err := db.UserByID(context.Background(), "u-20"); !errors.Is(err, store.ErrNotFound) {
@@ -358,17 +358,17 @@ func TestImportInterruptedMidFile(t *testing.T) {
 		// Cancelled after the third batch of the second run.
 		ctx, cancel := context.WithCancel(context.Background())
 		batches := 0
-		sum, err = e.p.Import(ctx, strings.NewReader(lines(file...)), ImportOptions{BatchSize: 10, Progress: func(ImportSummary) {
+		sum, err = e.p.Import(ctx, strings.NewReader(lines(file...)), ImportOptions{BatchSize: 10, Progress: func(models.ImportSummary) {
 			if batches++; batches == 3 {
 				cancel()
 			}
 		}})
-		if err == nil || sum != (ImportSummary{Imported: 10, Unchanged: 20}) || storetest.Count(t, db, "users") != 30 {
+		if err == nil || sum != (models.ImportSummary{Imported: 10, Unchanged: 20}) || storetest.Count(t, db, "users") != 30 {
 			t.Fatalf("cancelled: %v, %+v, %d accounts", err, sum, storetest.Count(t, db, "users"))
 		}
 
 		sum, notes := e.runImport(t, lines(file...), ImportOptions{BatchSize: 10})
-		if sum != (ImportSummary{Imported: 20, Unchanged: 30}) || len(notes) != 0 || storetest.Count(t, db, "users") != 50 {
+		if sum != (models.ImportSummary{Imported: 20, Unchanged: 30}) || len(notes) != 0 || storetest.Count(t, db, "users") != 50 {
 			t.Fatalf("the run again: %+v %+v", sum, notes)
 		}
 	})

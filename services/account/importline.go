@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,7 +25,7 @@ var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxImportLine)
 // parseRaw turns one read line into an account, or the reason it is none.
 func parseRaw(n int, raw []byte, readErr error, now time.Time) (importLine, error) {
 	if errors.Is(readErr, errLineTooLong) {
-		return importLine{}, errLineTooLong
+		return importLine{}, bodyProblem(errLineTooLong.Error())
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return importLine{}, errBlankLine
@@ -53,8 +54,8 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return b, err
 }
 
-// importLine is one account of an import file, checked: every rule that
-// needs no database has passed.
+// importLine is one account of an import file or an admin API write,
+// checked: every rule that needs no database has passed.
 type importLine struct {
 	n         int // line number, from 1
 	id        string
@@ -64,7 +65,24 @@ type importLine struct {
 	locale    string // canonical; meaningful when hasLocale
 	hasLocale bool
 	changedAt time.Time // UTC, microseconds; zero when the line has none
+	// password is a password in clear (the admin API's), meaningful when
+	// hasPassword: the policy checks it and it is hashed into hash before
+	// the line is decided.
+	password    string
+	hasPassword bool
+	// exists requires the account to exist already (onlyExisting), or not
+	// to (onlyNew); anyExisting, the import's rule, takes either.
+	exists existence
 }
+
+// existence is what a line requires of its account's existence.
+type existence int
+
+const (
+	anyExisting existence = iota
+	onlyNew
+	onlyExisting
+)
 
 // Members of an import line. Names are exact: another case is unknown.
 const (
@@ -73,105 +91,133 @@ const (
 	memberHash      = "password_hash"
 	memberLocale    = "locale"
 	memberChangedAt = "password_changed_at"
+	// memberPassword is the admin API's alone: a password in clear, which
+	// is checked by the policy and hashed here. An import file never
+	// carries one.
+	memberPassword = "password"
+)
+
+// The members each form of an account may carry, in the order messages
+// list them.
+var (
+	lineMembers = []string{memberID, memberEmail, memberHash, memberLocale, memberChangedAt}
+	putMembers  = []string{memberEmail, memberPassword, memberHash, memberLocale, memberChangedAt}
 )
 
 // parseImportLine decodes and checks one line: a single flat JSON object
 // whose values are strings, with known members only, none twice, and no
 // data after it; id and email present. now bounds password_changed_at. The
-// error says every problem found, separated by "; ", and never quotes an
-// address, a hash or any other value of the line: only member names this
-// service defines.
+// error (problems) says every problem found and never quotes an address, a
+// hash or any other value of the line: only member names this service
+// defines.
 func parseImportLine(n int, b []byte, now time.Time) (importLine, error) {
-	l := importLine{n: n}
-	if !utf8.Valid(b) {
-		return l, errors.New("not valid UTF-8")
-	}
-	values, err := decodeFlatObject(b)
+	values, err := decodeFlatObject(b, lineMembers)
 	if err != nil {
-		return l, err
+		return importLine{n: n}, err
 	}
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	return checkLine(n, values, now)
+}
+
+// checkLine applies every rule that needs no database to an account's
+// members.
+func checkLine(n int, values map[string]string, now time.Time) (importLine, error) {
+	l := importLine{n: n}
+	var ps problems
+	bad := func(field, code string, cause error, format string, args ...any) {
+		ps = append(ps, problem{field: field, code: code, cause: cause, text: fmt.Sprintf(format, args...)})
+	}
 	if v, ok := values[memberID]; !ok {
-		bad("missing %s", memberID)
+		bad(memberID, codeInvalidUserID, models.ErrInvalidUserID, "missing %s", memberID)
 	} else if models.ValidateUserID(v) != nil {
-		bad("%s: %v", memberID, models.ErrInvalidUserID)
+		bad(memberID, codeInvalidUserID, models.ErrInvalidUserID, "%s: %v", memberID, models.ErrInvalidUserID)
 	} else {
 		l.id = v
 	}
 	if v, ok := values[memberEmail]; !ok {
-		bad("missing %s", memberEmail)
+		bad(memberEmail, codeInvalidEmail, models.ErrInvalidEmail, "missing %s", memberEmail)
 	} else if models.ValidateEmail(v) != nil {
-		bad("%s: not a valid address", memberEmail)
+		bad(memberEmail, codeInvalidEmail, models.ErrInvalidEmail, "%s: not a valid address", memberEmail)
 	} else {
 		l.email, l.key = v, models.EmailKey(v)
 	}
+	pw, hasPassword := values[memberPassword]
 	if v, ok := values[memberHash]; ok {
-		if v == "" {
-			bad("%s is empty: leave the member out for an account without a password", memberHash)
-		} else if err := hash.Check(v); err != nil {
-			bad("%s: not a well-formed hash of a supported format (argon2id, argon2i, bcrypt, pbkdf2_sha256): %v", memberHash, err)
-		} else {
-			l.hash = v
+		switch {
+		case hasPassword:
+			bad(memberHash, codeInvalidBody, nil, "send %s or %s, not both", memberPassword, memberHash)
+		case v == "":
+			bad(memberHash, codeInvalidPasswordHsh, nil, "%s is empty: leave the member out for an account without a password", memberHash)
+		default:
+			if err := hash.Check(v); err != nil {
+				bad(memberHash, codeInvalidPasswordHsh, nil, "%s: not a well-formed hash of a supported format (argon2id, argon2i, bcrypt, pbkdf2_sha256): %v", memberHash, err)
+			} else {
+				l.hash = v
+			}
 		}
+	}
+	if hasPassword {
+		l.password, l.hasPassword = pw, true
 	}
 	if v, ok := values[memberLocale]; ok {
 		locale, err := models.Languages.ParseLocale(v)
 		if err != nil {
-			bad("%s: not a supported language (one of %s, or empty for none)", memberLocale, strings.Join(models.Languages.Tags(), ", "))
+			bad(memberLocale, codeInvalidLocale, models.ErrUnsupportedLocale, "%s: not a supported language (one of %s, or empty for none)", memberLocale, strings.Join(models.Languages.Tags(), ", "))
 		}
 		l.locale, l.hasLocale = locale, true
 	}
 	if v, ok := values[memberChangedAt]; ok {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		switch {
+		case hasPassword:
+			bad(memberChangedAt, codeInvalidBody, nil, "%s goes with %s only: a %s sent here is set now", memberChangedAt, memberHash, memberPassword)
 		case err != nil:
-			bad("%s: not an RFC 3339 time such as 2025-01-02T03:04:05Z", memberChangedAt)
+			bad(memberChangedAt, codeInvalidChangedAt, nil, "%s: not an RFC 3339 time such as 2025-01-02T03:04:05Z", memberChangedAt)
 		case t.After(now):
-			bad("%s is in the future: it would refuse every session until then", memberChangedAt)
+			bad(memberChangedAt, codeInvalidChangedAt, nil, "%s is in the future: it would refuse every session until then", memberChangedAt)
 		default:
 			// The databases keep microseconds: compare what they keep.
 			l.changedAt = t.UTC().Truncate(time.Microsecond)
 		}
 	}
-	if len(problems) > 0 {
-		return l, errors.New(strings.Join(problems, "; "))
+	if len(ps) > 0 {
+		return l, ps
 	}
 	return l, nil
 }
 
 // decodeFlatObject reads b as one JSON object of string values with known,
-// distinct member names, and nothing after it.
-func decodeFlatObject(b []byte) (map[string]string, error) {
+// distinct member names (known), and nothing after it.
+func decodeFlatObject(b []byte, known []string) (map[string]string, error) {
+	if !utf8.Valid(b) {
+		return nil, bodyProblem("not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	malformed := func(err error) error {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return fmt.Errorf("malformed JSON at byte %d", se.Offset)
+			return bodyProblem(fmt.Sprintf("malformed JSON at byte %d", se.Offset))
 		}
-		return errors.New("malformed JSON: the object is not complete")
+		return bodyProblem("malformed JSON: the object is not complete")
 	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, malformed(err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not a JSON object")
+		return nil, bodyProblem("not a JSON object")
 	}
-	values := make(map[string]string, 5)
+	values := make(map[string]string, len(known))
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, malformed(err)
 		}
 		name, _ := tok.(string) // object keys are always strings
-		switch name {
-		case memberID, memberEmail, memberHash, memberLocale, memberChangedAt:
-		default:
-			return nil, fmt.Errorf("unknown member %s (known: id, email, password_hash, locale, password_changed_at)", quoteName(name))
+		if !slices.Contains(known, name) {
+			return nil, bodyProblem(fmt.Sprintf("unknown member %s (known: %s)", quoteName(name), strings.Join(known, ", ")))
 		}
 		if _, dup := values[name]; dup {
-			return nil, fmt.Errorf("member %s appears twice", name)
+			return nil, bodyProblem(fmt.Sprintf("member %s appears twice", name))
 		}
 		tok, err = dec.Token()
 		if err != nil {
@@ -179,7 +225,7 @@ func decodeFlatObject(b []byte) (map[string]string, error) {
 		}
 		v, ok := tok.(string)
 		if !ok {
-			return nil, fmt.Errorf("%s must be a string", name)
+			return nil, bodyProblem(fmt.Sprintf("%s must be a string", name))
 		}
 		values[name] = v
 	}
@@ -187,7 +233,7 @@ func decodeFlatObject(b []byte) (map[string]string, error) {
 		return nil, malformed(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("data after the object")
+		return nil, bodyProblem("data after the object")
 	}
 	return values, nil
 }

@@ -1,7 +1,6 @@
 package account
 
 import (
-	"errors"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
@@ -14,8 +13,10 @@ const (
 	lineUnchanged = "unchanged" // an existing account that already was as the line says
 )
 
-// errAddressTaken is a line's error when its address belongs to another id.
-var errAddressTaken = errors.New("the address belongs to an account with another id")
+// errAddressTaken is a line's error when its address belongs to another id;
+// ErrAccountExists to a Go caller.
+var errAddressTaken = problems{{field: memberEmail, code: codeEmailTaken, cause: ErrAccountExists,
+	text: "the address belongs to an account with another id"}}
 
 // importView is the state a line is decided against: the accounts a batch
 // touches as read from the database (base), under the writes decided
@@ -96,10 +97,16 @@ type importDecision struct {
 //     password: a line never takes an account back to an older password
 //     than one set here since (re-running an old file is safe).
 func decide(l importLine, v *importView, now time.Time) (importDecision, error) {
+	cur, exists := v.user(l.id)
+	switch {
+	case exists && l.exists == onlyNew:
+		return importDecision{}, ErrIDExists
+	case !exists && l.exists == onlyExisting:
+		return importDecision{}, ErrNoAccount
+	}
 	if owner := v.owner(l.key); owner != "" && owner != l.id {
 		return importDecision{}, errAddressTaken
 	}
-	cur, exists := v.user(l.id)
 	if !exists {
 		u := models.User{ID: l.id, Email: l.email, EmailKey: l.key, PasswordHash: l.hash, Locale: l.locale,
 			PasswordChangedAt: l.changedAt, CreatedAt: now, UpdatedAt: now}
@@ -151,6 +158,8 @@ type importPlan struct {
 	freed     map[string]int // key → round in which it was given up
 	endTokens []string       // accounts whose live reset tokens end
 	changed   []models.User  // accounts whose hash the batch replaced
+	created   []models.User  // accounts the batch created
+	moved     []models.User  // accounts the batch moved to another address
 }
 
 type plannedWrite struct {
@@ -187,5 +196,11 @@ func (p *importPlan) add(d importDecision) {
 	}
 	if d.replaced {
 		p.changed = append(p.changed, d.user)
+	}
+	if d.moved {
+		p.moved = append(p.moved, d.user)
+	}
+	if d.outcome == lineImported {
+		p.created = append(p.created, d.user)
 	}
 }

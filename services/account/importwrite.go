@@ -2,9 +2,11 @@ package account
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/queue"
 	"github.com/accountpw/accountpw/services/store"
 	"github.com/accountpw/accountpw/services/webhook"
 )
@@ -33,21 +35,46 @@ func (im *importer) write(ctx context.Context, tx *store.Tx, plan *importPlan, n
 			return err
 		}
 	}
-	if len(plan.changed) == 0 || !im.p.Queue.SendsEvents() {
-		return nil
-	}
-	events := make([]webhook.Event, 0, len(plan.changed))
-	for _, u := range plan.changed {
-		e, err := webhook.PasswordChanged(u.ID, webhook.MethodImport, u.PasswordChangedAt, now)
-		if err != nil {
-			return err
-		}
-		events = append(events, e)
+	events, err := plan.events(im.p.Queue, now)
+	if err != nil {
+		return err
 	}
 	return im.p.Queue.EnqueueEvents(ctx, tx, events)
 }
 
-func firstLine(batch []importLine, notes []ImportNote) int {
+// events are the webhook events of a plan's writes, of the types q sends:
+// a created account (account.created), a moved address
+// (account.email_changed), a replaced hash (password.changed, method
+// import). A new account's hash is no change of password.
+func (p *importPlan) events(q *queue.Queue, now time.Time) ([]webhook.Event, error) {
+	var out []webhook.Event
+	add := func(typ string, users []models.User, event func(models.User) (webhook.Event, error)) error {
+		if !q.SendsEvent(typ) {
+			return nil
+		}
+		for _, u := range users {
+			e, err := event(u)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	}
+	err := errors.Join(
+		add(webhook.TypeAccountCreated, p.created, func(u models.User) (webhook.Event, error) {
+			return webhook.AccountCreated(u.ID, u.CreatedAt, now)
+		}),
+		add(webhook.TypeAccountEmailChanged, p.moved, func(u models.User) (webhook.Event, error) {
+			return webhook.AccountEmailChanged(u.ID, now, now)
+		}),
+		add(webhook.TypePasswordChanged, p.changed, func(u models.User) (webhook.Event, error) {
+			return webhook.PasswordChanged(u.ID, webhook.MethodImport, u.PasswordChangedAt, now)
+		}))
+	return out, err
+}
+
+func firstLine(batch []importLine, notes []models.ImportResult) int {
 	n := 0
 	if len(batch) > 0 {
 		n = batch[0].n
@@ -58,7 +85,7 @@ func firstLine(batch []importLine, notes []ImportNote) int {
 	return n
 }
 
-func lastLine(batch []importLine, notes []ImportNote) int {
+func lastLine(batch []importLine, notes []models.ImportResult) int {
 	n := 0
 	if len(batch) > 0 {
 		n = batch[len(batch)-1].n

@@ -21,6 +21,8 @@ func (o *observed) ObserveRateLimited(limit string) { o.add("limit " + limit) }
 
 func (o *observed) ObservePolicyRejection(code string) { o.add("policy " + code) }
 
+func (o *observed) ObserveSignIn(outcome string) { o.add("sign_in " + outcome) }
+
 func (o *observed) add(s string) { o.mu.Lock(); defer o.mu.Unlock(); o.heard = append(o.heard, s) }
 
 // Every limit's 429 is heard under the name its security event logs, and

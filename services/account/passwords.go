@@ -37,6 +37,8 @@ const (
 	LimitResetRequestIP   = ratelimit.LimitResetRequestIP
 	LimitTokenFailuresIP  = ratelimit.LimitTokenFailuresIP
 	LimitWrongOldPassword = ratelimit.LimitWrongOldPassword
+	LimitSignInIP         = ratelimit.LimitSignInIP
+	LimitSignInAccount    = ratelimit.LimitSignInAccount
 )
 
 // Observer hears the refusals the security events log, for metrics. Its
@@ -49,6 +51,10 @@ type Observer interface {
 	// ObservePolicyRejection hears a new password the policy refused, by
 	// its error code (models.ErrPasswordTooShort's "password_too_short", …).
 	ObservePolicyRejection(code string)
+	// ObserveSignIn hears the outcome of every sign-in check that got as
+	// far as its limits: SignInValid, SignInInvalid, SignInLimited or
+	// SignInRehashed.
+	ObserveSignIn(outcome string)
 }
 
 // Deps are the collaborators of Passwords.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services"
 	"github.com/accountpw/accountpw/services/account"
 )
@@ -64,7 +65,7 @@ func (a *app) runImport(ctx context.Context, app *services.App, in io.Reader, na
 				fmt.Fprintf(a.env.Stderr, "line %d: note: %s\n", n.Line, n.Reason)
 			}
 		},
-		Progress: func(s account.ImportSummary) {
+		Progress: func(s models.ImportSummary) {
 			if now := time.Now(); now.Sub(last) >= progressEvery {
 				last = now
 				fmt.Fprintf(a.env.Stderr, "%d lines, %.0f lines/s\n", s.Lines(), float64(s.Lines())/now.Sub(start).Seconds())

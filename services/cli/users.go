@@ -25,7 +25,7 @@ func (a *app) usersCmd() *cobra.Command {
 		Short: "Manage accounts",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New(`"accountpw users" needs a command: create, import, show, set-email or delete`)
+			return errors.New(`"accountpw users" needs a command: create, import, show, list, set-email or delete`)
 		},
 	}
 	var id, email, locale string
@@ -76,7 +76,7 @@ func (a *app) usersCmd() *cobra.Command {
 	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin (required)")
 	create.Flags().StringVar(&locale, "locale", "", "the account's language for its emails: en, de, fr or es (default: the request's)")
 	mustRequire(create, "email", "password-stdin")
-	users.AddCommand(create, a.importCmd(), a.showCmd(), a.setEmailCmd(), a.deleteCmd())
+	users.AddCommand(create, a.importCmd(), a.showCmd(), a.listCmd(), a.setEmailCmd(), a.deleteCmd())
 	return users
 }
 
@@ -115,17 +115,32 @@ func checkID(id string) error {
 func accountError(op string, err error) error { return fmt.Errorf("%s: %w", op, err) }
 
 func (a *app) showCmd() *cobra.Command {
-	var id string
+	var id, email string
 	cmd := &cobra.Command{
-		Use:   "show --id ID",
+		Use:   "show (--id ID | --email E)",
 		Short: "Print an account as JSON: id, email, locale, created_at, password_changed_at, hash_format (never the hash)",
-		Args:  cobra.NoArgs,
+		Long: "Print the account with the id ID, or the account of the address E (ASCII letters in any\n" +
+			"case, as every lookup compares addresses), as one JSON object. Never the hash, only its format.",
+		Args: cobra.NoArgs,
 		RunE: a.run(func(ctx context.Context, _ []string) error {
-			if err := checkID(id); err != nil {
-				return err
+			switch {
+			case (id == "") == (email == ""):
+				return usage(errors.New("give exactly one of --id and --email"))
+			case id != "":
+				if err := checkID(id); err != nil {
+					return err
+				}
+			case models.ValidateEmail(email) != nil:
+				return usage(errors.New("--email: not a valid address"))
 			}
 			return a.withApp(ctx, func(app *services.App) error {
-				info, err := app.Passwords.Account(ctx, id)
+				var info models.AccountInfo
+				var err error
+				if id != "" {
+					info, err = app.Passwords.Account(ctx, id)
+				} else {
+					info, err = app.Passwords.AccountByEmail(ctx, email)
+				}
 				if err != nil {
 					return accountError("users show", err)
 				}
@@ -133,7 +148,56 @@ func (a *app) showCmd() *cobra.Command {
 			})
 		}),
 	}
-	idFlag(cmd, &id)
+	cmd.Flags().StringVar(&id, "id", "", "the account's id")
+	cmd.Flags().StringVar(&email, "email", "", "the account's address")
+	return cmd
+}
+
+func (a *app) listCmd() *cobra.Command {
+	var after string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list [--after ID] [--limit N]",
+		Short: "Print accounts as JSON Lines, in the byte order of their ids",
+		Long: "Print every account, one JSON object a line (as users show prints one), in the byte order\n" +
+			"of their ids, read from the database a page of 1000 at a time. --after starts after the\n" +
+			"account ID; --limit stops after N accounts. Never a hash, only its format.",
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, _ []string) error {
+			if after != "" && models.ValidateUserID(after) != nil {
+				return usage(fmt.Errorf("--after: %w", models.ErrInvalidUserID))
+			}
+			if limit < 0 {
+				return usage(errors.New("--limit: a number of accounts, 0 for all"))
+			}
+			return a.withApp(ctx, func(app *services.App) error {
+				enc := json.NewEncoder(a.env.Stdout)
+				for printed := 0; limit == 0 || printed < limit; {
+					size := account.MaxPageSize
+					if limit > 0 {
+						size = min(size, limit-printed)
+					}
+					page, err := app.Passwords.Accounts(ctx, after, size)
+					if err != nil {
+						return accountError("users list", err)
+					}
+					for _, info := range page.Accounts {
+						if err := enc.Encode(info); err != nil {
+							return err
+						}
+					}
+					printed += len(page.Accounts)
+					if page.NextAfter == "" {
+						break
+					}
+					after = page.NextAfter
+				}
+				return nil
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&after, "after", "", "start after the account with this id")
+	cmd.Flags().IntVar(&limit, "limit", 0, "print at most this many accounts (0: all)")
 	return cmd
 }
 

@@ -23,6 +23,7 @@ type Config struct {
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
 	Webhook  Webhook  `yaml:"webhook" envPrefix:"WEBHOOK_"`
 	Metrics  Metrics  `yaml:"metrics" envPrefix:"METRICS_"`
+	Admin    Admin    `yaml:"admin" envPrefix:"ADMIN_"`
 }
 
 // Default returns the configuration before config.yaml and the environment.
@@ -36,8 +37,9 @@ func Default() Config {
 		Password: DefaultPassword(),
 		Limits:   DefaultLimits(),
 		Log:      DefaultLog(),
-		Webhook:  Webhook{}, // no URL: no events
+		Webhook:  DefaultWebhook(),
 		Metrics:  DefaultMetrics(),
+		Admin:    Admin{}, // no address: no admin API
 	}
 }
 
@@ -48,7 +50,12 @@ func (c *Config) Validate() error {
 	problems := []error{
 		c.HTTP.Validate(), c.Database.Validate(), c.Reset.Validate(), c.Mail.Validate(),
 		c.Auth.Validate(), c.Password.Validate(), c.Limits.Validate(), c.Log.Validate(),
-		c.Webhook.Validate(), c.Metrics.Validate(),
+		c.Webhook.Validate(), c.Metrics.Validate(), c.Admin.Validate(),
+	}
+	if c.Admin.Enabled() && !strings.HasSuffix(c.Admin.Addr, ":0") &&
+		(c.Admin.Addr == c.HTTP.Addr || c.Metrics.Enabled() && c.Admin.Addr == c.Metrics.Addr) {
+		// One port per listener: the public one must never answer the admin API.
+		problems = append(problems, errors.New("admin.addr must differ from http.addr and metrics.addr"))
 	}
 	if c.Mail.Provider == ProviderLog && c.Database.Postgres() && !c.Mail.AllowLogProvider {
 		// The log mailer prints reset links and addresses: fine for the

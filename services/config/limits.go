@@ -10,9 +10,14 @@ const (
 	DefaultResetAddressPer15m  = 3
 	DefaultResetAddressPer24h  = 10
 	DefaultTokenFailuresPer15m = 10
-	DefaultChangeFailures      = 10
-	DefaultChangeBackoff       = time.Minute
-	DefaultChangeBackoffMax    = time.Hour
+	// DefaultSignInFailuresPer15m is the admin API's sign-in check's
+	// failures per client IP: more than the token guesses allowed, since
+	// many people behind one address mistype, while a guesser who spreads
+	// over accounts meets it long before any account's back-off matters.
+	DefaultSignInFailuresPer15m = 50
+	DefaultChangeFailures       = 10
+	DefaultChangeBackoff        = time.Minute
+	DefaultChangeBackoffMax     = time.Hour
 	// MaxChangeFailures keeps the consecutive wrong old passwords an
 	// account may collect before back-off below 100, the most that online
 	// guessing should ever get against one account.
@@ -27,16 +32,17 @@ const (
 type Limits struct {
 	// Disabled turns every limit off: only for benchmarks and load tests on
 	// a private machine, never in production.
-	Disabled            bool          `yaml:"disabled" env:"DISABLED"`
-	ClientPerMinute     int           `yaml:"client_per_minute" env:"CLIENT_PER_MINUTE"`
-	ResetIPPerMinute    int           `yaml:"reset_per_ip_per_minute" env:"RESET_PER_IP_PER_MINUTE"`
-	ResetIPPerHour      int           `yaml:"reset_per_ip_per_hour" env:"RESET_PER_IP_PER_HOUR"`
-	ResetAddressPer15m  int           `yaml:"reset_per_address_per_15m" env:"RESET_PER_ADDRESS_PER_15M"`
-	ResetAddressPer24h  int           `yaml:"reset_per_address_per_24h" env:"RESET_PER_ADDRESS_PER_24H"`
-	TokenFailuresPer15m int           `yaml:"token_failures_per_ip_per_15m" env:"TOKEN_FAILURES_PER_IP_PER_15M"`
-	ChangeFailures      int           `yaml:"change_failures" env:"CHANGE_FAILURES"`
-	ChangeBackoff       time.Duration `yaml:"change_backoff" env:"CHANGE_BACKOFF"`
-	ChangeBackoffMax    time.Duration `yaml:"change_backoff_max" env:"CHANGE_BACKOFF_MAX"`
+	Disabled             bool          `yaml:"disabled" env:"DISABLED"`
+	ClientPerMinute      int           `yaml:"client_per_minute" env:"CLIENT_PER_MINUTE"`
+	ResetIPPerMinute     int           `yaml:"reset_per_ip_per_minute" env:"RESET_PER_IP_PER_MINUTE"`
+	ResetIPPerHour       int           `yaml:"reset_per_ip_per_hour" env:"RESET_PER_IP_PER_HOUR"`
+	ResetAddressPer15m   int           `yaml:"reset_per_address_per_15m" env:"RESET_PER_ADDRESS_PER_15M"`
+	ResetAddressPer24h   int           `yaml:"reset_per_address_per_24h" env:"RESET_PER_ADDRESS_PER_24H"`
+	TokenFailuresPer15m  int           `yaml:"token_failures_per_ip_per_15m" env:"TOKEN_FAILURES_PER_IP_PER_15M"`
+	SignInFailuresPer15m int           `yaml:"sign_in_failures_per_ip_per_15m" env:"SIGN_IN_FAILURES_PER_IP_PER_15M"`
+	ChangeFailures       int           `yaml:"change_failures" env:"CHANGE_FAILURES"`
+	ChangeBackoff        time.Duration `yaml:"change_backoff" env:"CHANGE_BACKOFF"`
+	ChangeBackoffMax     time.Duration `yaml:"change_backoff_max" env:"CHANGE_BACKOFF_MAX"`
 }
 
 // DefaultLimits returns the limits section's defaults.
@@ -45,7 +51,8 @@ func DefaultLimits() Limits {
 		ClientPerMinute: DefaultClientPerMinute, ResetIPPerMinute: DefaultResetIPPerMinute,
 		ResetIPPerHour: DefaultResetIPPerHour, ResetAddressPer15m: DefaultResetAddressPer15m,
 		ResetAddressPer24h: DefaultResetAddressPer24h, TokenFailuresPer15m: DefaultTokenFailuresPer15m,
-		ChangeFailures: DefaultChangeFailures, ChangeBackoff: DefaultChangeBackoff, ChangeBackoffMax: DefaultChangeBackoffMax,
+		SignInFailuresPer15m: DefaultSignInFailuresPer15m,
+		ChangeFailures:       DefaultChangeFailures, ChangeBackoff: DefaultChangeBackoff, ChangeBackoffMax: DefaultChangeBackoffMax,
 	}
 }
 
@@ -74,6 +81,9 @@ func (l Limits) ResetAddress() []Rate {
 // TokenFailures caps failed reset tokens per client IP.
 func (l Limits) TokenFailures() Rate { return Rate{l.TokenFailuresPer15m, 15 * time.Minute} }
 
+// SignInFailures caps failed sign-in checks per client IP.
+func (l Limits) SignInFailures() Rate { return Rate{l.SignInFailuresPer15m, 15 * time.Minute} }
+
 // Validate checks the section.
 func (l Limits) Validate() error {
 	var p problems
@@ -84,6 +94,7 @@ func (l Limits) Validate() error {
 		{"client_per_minute", l.ClientPerMinute}, {"reset_per_ip_per_minute", l.ResetIPPerMinute},
 		{"reset_per_ip_per_hour", l.ResetIPPerHour}, {"reset_per_address_per_15m", l.ResetAddressPer15m},
 		{"reset_per_address_per_24h", l.ResetAddressPer24h}, {"token_failures_per_ip_per_15m", l.TokenFailuresPer15m},
+		{"sign_in_failures_per_ip_per_15m", l.SignInFailuresPer15m},
 		{"change_failures", l.ChangeFailures},
 	} {
 		if c.n < 1 {

@@ -1,10 +1,5 @@
 package config
 
-import (
-	"net"
-	"strconv"
-)
-
 // Defaults and special values of the metrics section.
 const (
 	// DefaultMetricsAddr keeps the metrics on loopback: they tell how busy
@@ -36,11 +31,7 @@ func (m Metrics) Validate() error {
 	if !m.Enabled() {
 		return nil
 	}
-	_, port, err := net.SplitHostPort(m.Addr)
-	if err == nil {
-		_, err = strconv.ParseUint(port, 10, 16)
-	}
-	if err != nil {
+	if !validListenAddr(m.Addr) {
 		p.add("metrics.addr must be host:port (such as %s or :9090), empty or %q, got %q", DefaultMetricsAddr, MetricsOff, m.Addr)
 	}
 	return p.err()

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/accountpw/accountpw/models"
@@ -28,6 +29,28 @@ type Webhook struct {
 	// with each of them too, after the current one, so receivers can switch
 	// keys without missing an event.
 	OldSecrets string `yaml:"-" env:"OLD_SECRETS"`
+	// Events are the event types sent (models.EventTypes); empty means
+	// DefaultWebhookEvents. The account.* types are sent only when listed,
+	// so that a receiver written for password.changed sees nothing new.
+	Events []string `yaml:"events" env:"EVENTS"`
+}
+
+// DefaultWebhookEvents are the types sent when webhook.events is empty.
+var DefaultWebhookEvents = []string{models.EventPasswordChanged}
+
+// DefaultWebhook returns the webhook section's defaults: no URL, so no
+// events, and password.changed alone once a URL is set.
+func DefaultWebhook() Webhook {
+	return Webhook{Events: slices.Clone(DefaultWebhookEvents)}
+}
+
+// Wants reports whether events of type typ are sent.
+func (w Webhook) Wants(typ string) bool {
+	events := w.Events
+	if len(events) == 0 {
+		events = DefaultWebhookEvents
+	}
+	return w.Enabled() && slices.Contains(events, typ)
 }
 
 // Enabled reports whether events are sent.
@@ -49,6 +72,12 @@ func (w Webhook) Validate() error {
 	if w.Secret != "" || strings.TrimSpace(w.OldSecrets) != "" {
 		if _, err := w.Keys(); err != nil {
 			p = append(p, err)
+		}
+	}
+	for _, e := range w.Events {
+		if !slices.Contains(models.EventTypes, e) {
+			// An event type is no secret: quoting it shows the typo.
+			p.add("webhook.events: unknown event type %q (known: %s)", e, strings.Join(models.EventTypes, ", "))
 		}
 	}
 	return p.err()

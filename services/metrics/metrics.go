@@ -1,7 +1,7 @@
 // Package metrics is accountpw's Prometheus instrumentation. Metrics
 // implements the observers the other packages declare (handlers.Observer,
-// services.Observer: slot waits, hash times, deliveries, 429s, policy
-// refusals), counts the mail queue's jobs by state at scrape time
+// handlers.AdminObserver, services.Observer: slot waits, hash times,
+// deliveries, 429s, policy refusals, sign-in checks), counts the mail queue's jobs by state at scrape time
 // (WatchQueue), and serves its registry on a listener of its own (Listen),
 // never on the API's.
 //
@@ -67,6 +67,10 @@ type Metrics struct {
 
 	rateLimited      known
 	policyRejections known
+
+	adminRequests  *prometheus.CounterVec
+	adminDurations *prometheus.HistogramVec
+	signIns        known
 }
 
 // New returns the metrics of one process, with the Go and process
@@ -86,6 +90,7 @@ func New(b Build, log *slog.Logger) *Metrics {
 	m.registerHTTP()
 	m.registerMail()
 	m.registerPasswords()
+	m.registerAdmin()
 	return m
 }
 

@@ -203,12 +203,12 @@ func TestObserveRequestAllocatesNothing(t *testing.T) {
 // values may be. A label not listed fails the test, so no new one can carry
 // an address, an IP, a token or a user id unnoticed.
 var allowedLabels = map[string]*regexp.Regexp{
-	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other)$`),
+	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other|put_account|get_account|list_accounts|delete_account|import_accounts|password_reset|verify_password)$`),
 	"status":    regexp.MustCompile(`^[1-5][0-9][0-9]$`),
 	"kind":      regexp.MustCompile(`^(reset|notice|webhook)$`),
-	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone)$`),
+	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone|valid|invalid|limited|rehashed)$`),
 	"state":     regexp.MustCompile(`^(available|scheduled|pending|running|retryable|completed|cancelled|discarded)$`),
-	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password)$`),
+	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password|sign_in_ip|sign_in_account)$`),
 	"code":      regexp.MustCompile(`^password_(too_short|too_long|invalid_character|blocklisted|predictable|context|breached)$`),
 	"version":   regexp.MustCompile(`^(\(devel\)|v[0-9][0-9A-Za-z.+-]*|go[0-9][0-9A-Za-z.+-]*)$`),
 	"revision":  regexp.MustCompile(`^(unknown|[0-9a-f]{7,64})$`),
@@ -252,9 +252,22 @@ func TestLabelValuesAreNamesFixedInCode(t *testing.T) {
 	for _, c := range policyCodes {
 		m.ObservePolicyRejection(c)
 	}
+	for _, o := range signInOutcomes {
+		m.ObserveSignIn(o)
+	}
+	for _, op := range []string{"put_account", "get_account", "list_accounts", "delete_account", "import_accounts",
+		"password_reset", "verify_password", "other"} {
+		m.ObserveAdminRequest(op, 200, time.Millisecond)
+	}
 	f := gather(t, m)
 	checkLabels(t, f)
 	if got := counter(f, "accountpw_http_requests_total", "operation", "other", "status", "400"); got != 1 {
 		t.Errorf("an unknown operation must count as other: got %v", got)
+	}
+	if got := counter(f, "accountpw_admin_requests_total", "operation", "verify_password", "status", "200"); got != 1 {
+		t.Errorf("admin requests: got %v, want 1 verify_password 200", got)
+	}
+	if got := counter(f, "accountpw_sign_in_checks_total", "outcome", "rehashed"); got != 1 {
+		t.Errorf("sign-in checks: got %v rehashed, want 1", got)
 	}
 }

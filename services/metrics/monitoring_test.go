@@ -27,6 +27,7 @@ func exposed(t *testing.T) map[string]dto.MetricType {
 	m := newMetrics()
 	m.WatchQueue(storetest.SQLite(t))
 	m.ObserveRequest("request_reset", 202, time.Millisecond)
+	m.ObserveAdminRequest("verify_password", 200, time.Millisecond)
 	m.ObserveDelivery(queue.Delivery{Kind: "reset", Outcome: "sent"})
 	out := map[string]dto.MetricType{}
 	for name, f := range gather(t, m) {

@@ -21,7 +21,7 @@ var (
 		queue.KindWebhook:    {"sent", "retry", "throttled", "dead_letter", "expired", "gone"},
 	}
 	limits = []string{account.LimitClientCeiling, account.LimitResetRequestIP, account.LimitTokenFailuresIP,
-		account.LimitWrongOldPassword}
+		account.LimitWrongOldPassword, account.LimitSignInIP, account.LimitSignInAccount}
 	policyCodes = []string{models.ErrPasswordTooShort.Code, models.ErrPasswordTooLong.Code,
 		models.ErrPasswordInvalidCharacter.Code, models.ErrPasswordBlocklisted.Code, models.ErrPasswordPredictable.Code,
 		models.ErrPasswordContext.Code, models.ErrPasswordBreached.Code}

@@ -39,17 +39,24 @@ func (Webhook) Kind() string { return KindWebhook }
 // SendsEvents reports whether events are queued at all: webhook.url is set.
 func (q *Queue) SendsEvents() bool { return q.deps.Webhooks != nil }
 
-// EnqueueEvents records events inside tx, in one statement, so that each
-// exists exactly when the change it reports commits. Without webhook.url it
-// records nothing. Errors: a database error classified by store.
+// SendsEvent reports whether events of type typ are queued: webhook.url is
+// set and webhook.events lists the type.
+func (q *Queue) SendsEvent(typ string) bool { return q.SendsEvents() && q.deps.Webhooks.Wants(typ) }
+
+// EnqueueEvents records the events of the types webhook.events lists inside
+// tx, in one statement, so that each exists exactly when the change it
+// reports commits; the others, and every event without webhook.url, are
+// dropped here. Errors: a database error classified by store.
 func (q *Queue) EnqueueEvents(ctx context.Context, tx *store.Tx, events []webhook.Event) error {
-	if !q.SendsEvents() || len(events) == 0 {
-		return nil
+	params := make([]river.InsertManyParams, 0, len(events))
+	for _, e := range events {
+		if q.SendsEvent(e.Type) {
+			params = append(params, river.InsertManyParams{Args: Webhook{MessageID: newMessageID(), Event: e,
+				Deadline: e.Timestamp.Add(WebhookDeadline)}})
+		}
 	}
-	params := make([]river.InsertManyParams, len(events))
-	for i, e := range events {
-		params[i] = river.InsertManyParams{Args: Webhook{MessageID: newMessageID(), Event: e,
-			Deadline: e.Timestamp.Add(WebhookDeadline)}}
+	if len(params) == 0 {
+		return nil
 	}
 	if _, err := q.client.InsertManyFastTx(ctx, tx.SQL(), params); err != nil {
 		return q.deps.DB.Classify(ctx, "enqueue webhook events", err)

@@ -47,6 +47,8 @@ const (
 	LimitResetRequestIP   = "reset_request_ip"   // {"email"} per client
 	LimitTokenFailuresIP  = "token_failures_ip"  // failed reset tokens per client
 	LimitWrongOldPassword = "wrong_old_password" // the change back-off, per account
+	LimitSignInIP         = "sign_in_ip"         // failed sign-in checks per client
+	LimitSignInAccount    = "sign_in_account"    // the same back-off, reached by the sign-in check
 )
 
 // The per-client ceiling (Admit) is counted through a group-commit batcher:
@@ -157,8 +159,7 @@ func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRe
 	client, address := l.cfg.ResetClient(), l.cfg.ResetAddress()
 	plans := make([][]step, len(reqs))
 	for i, r := range reqs {
-		sum := sha256.Sum256([]byte("addr:" + r.Key))
-		addr := hex.EncodeToString(sum[:])
+		addr := addressSubject(r.Key)
 		ip := clientKey(r.IP)
 		plans[i] = []step{{"ip", ip, l.cfg.Client()}, {"reset_ip", ip, client[0]}, {"reset_ip", ip, client[1]},
 			{"reset_addr", addr, address[0]}, {"reset_addr", addr, address[1]}}
@@ -180,6 +181,31 @@ func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRe
 	return out, nil
 }
 
+// AddressQuota counts one reset email to the address key against the
+// per-address quota, inside tx (with the job it allows), for a reset that
+// no client asked for: the admin API's support reset. Over the quota it
+// counts nothing more and returns models.RateLimited with the wait until
+// the window that refused it ends. Errors: models.RateLimited, a wrapped
+// database error.
+func (l *Limits) AddressQuota(ctx context.Context, tx *store.Tx, key string) error {
+	if l.off() {
+		return nil
+	}
+	address, subject := l.cfg.ResetAddress(), addressSubject(key)
+	v, err := l.decide(ctx, tx.Queries, [][]step{{{"reset_addr", subject, address[0]}, {"reset_addr", subject, address[1]}}})
+	if err != nil || v[0].refused < 0 {
+		return err
+	}
+	return models.RateLimited(v[0].retry)
+}
+
+// addressSubject is the subject of a per-address bucket: a hash of the
+// lookup key, so the counters are no list of addresses.
+func addressSubject(key string) string {
+	sum := sha256.Sum256([]byte("addr:" + key))
+	return hex.EncodeToString(sum[:])
+}
+
 // clientKey is the subject of a per-client bucket: the IPv4 address, or the
 // /64 of an IPv6 address, since one host routinely holds a whole /64 and
 // could otherwise spread its requests over 2^64 buckets.
@@ -194,35 +220,6 @@ func clientKey(ip string) string {
 	}
 	p, _ := a.Prefix(64)
 	return p.String()
-}
-
-// TokenAttempt counts a {"token","new"} attempt for the client IP before
-// the token is looked up, and refuses the attempt after TokenFailures.Max in
-// the window: counting first means concurrent guesses cannot all be looked
-// up before any is counted. Errors: models.RateLimited, a wrapped database
-// error.
-func (l *Limits) TokenAttempt(ctx context.Context, ip string) error {
-	if l.off() {
-		return nil
-	}
-	v, err := l.decide(ctx, l.db.Queries, [][]step{{{"token_fail", clientKey(ip), l.cfg.TokenFailures()}}})
-	if err != nil || v[0].refused < 0 {
-		return err
-	}
-	return models.RateLimited(v[0].retry)
-}
-
-// TokenValid gives back the attempt of a client whose token was genuine, so
-// that only failed tokens count. Errors: a wrapped database error.
-func (l *Limits) TokenValid(ctx context.Context, ip string) error {
-	if l.off() {
-		return nil
-	}
-	bucket, start, _ := window("token_fail", clientKey(ip), l.cfg.TokenFailures(), l.now())
-	if err := l.db.UncountHits(ctx, []store.Hit{{Bucket: bucket, Start: start, N: 1}}); err != nil {
-		return fmt.Errorf("rate limit token_fail: %w", err)
-	}
-	return nil
 }
 
 // Cleanup deletes counters whose window ended more than 24 hours ago and

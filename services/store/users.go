@@ -98,26 +98,64 @@ func (q Queries) SetEmail(ctx context.Context, id, email, key string, at time.Ti
 }
 
 // DeleteUser removes the account with its reset tokens (used or not) and
-// its wrong-old-password run, in one transaction. Jobs already queued for it
-// stay: the queue's composer finds no account and drops them. Errors:
-// ErrNotFound, a classified database error.
-func (d *DB) DeleteUser(ctx context.Context, id string) error {
-	return d.InTx(ctx, func(tx *Tx) error {
-		// Tokens first: they refer to the account (the foreign key would
-		// cascade, but only where foreign keys are enforced).
-		if err := tx.with(ctx).Where("user_id = ?", id).Delete(&tokenRow{}).Error; err != nil {
-			return classify("delete user", err)
-		}
-		if err := tx.with(ctx).Exec(`DELETE FROM change_failures WHERE user_id = ?`, id).Error; err != nil {
-			return classify("delete user", err)
-		}
-		res := tx.with(ctx).Where("id = ?", id).Delete(&userRow{})
-		if res.Error != nil {
-			return classify("delete user", res.Error)
-		}
-		if res.RowsAffected != 1 {
-			return ErrNotFound
-		}
-		return nil
-	})
+// its wrong-password run. Run it in a transaction (InTx), so that the three
+// deletes, and whatever the caller records with them, commit together. Jobs
+// already queued for the account stay: the queue's composer finds no
+// account and drops them. Errors: ErrNotFound, a classified database error.
+func (q Queries) DeleteUser(ctx context.Context, id string) error {
+	// Tokens first: they refer to the account (the foreign key would
+	// cascade, but only where foreign keys are enforced).
+	if err := q.with(ctx).Where("user_id = ?", id).Delete(&tokenRow{}).Error; err != nil {
+		return classify("delete user", err)
+	}
+	if err := q.with(ctx).Exec(`DELETE FROM change_failures WHERE user_id = ?`, id).Error; err != nil {
+		return classify("delete user", err)
+	}
+	res := q.with(ctx).Where("id = ?", id).Delete(&userRow{})
+	if res.Error != nil {
+		return classify("delete user", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RehashPassword replaces the account's hash with newHash, a hash of the
+// same password, guarded by the hash the caller verified: if the password
+// changed since, nothing is written. password_changed_at stays, so no
+// session ends; updated_at moves to at. Errors: ErrConflict, a classified
+// database error.
+func (q Queries) RehashPassword(ctx context.Context, id, readHash, newHash string, at time.Time) error {
+	res := q.with(ctx).Model(&userRow{}).Where("id = ? AND password_hash = ?", id, readHash).
+		Updates(map[string]any{"password_hash": newHash, "updated_at": at})
+	if res.Error != nil {
+		return classify("rehash password", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return ErrConflict
+	}
+	return nil
+}
+
+// ListUsers returns up to limit accounts whose id sorts after after ("" for
+// the first page), in the byte order of their ids, which both databases
+// share: PostgreSQL is told to compare in the "C" collation (its default
+// collation may order text by language), SQLite compares bytes anyway.
+// Errors: a classified database error.
+func (q Queries) ListUsers(ctx context.Context, after string, limit int) ([]models.User, error) {
+	order := "id"
+	if q.postgres {
+		order = `id COLLATE "C"`
+	}
+	var rows []userRow
+	err := q.with(ctx).Where(order+" > ?", after).Order(order).Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, classify("list users", err)
+	}
+	out := make([]models.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.user()
+	}
+	return out, nil
 }

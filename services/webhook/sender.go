@@ -60,11 +60,14 @@ type Outcome struct {
 // Sender makes delivery attempts to the configured URL. It is safe for
 // concurrent use.
 type Sender struct {
-	url    string
+	cfg    config.Webhook
 	keys   [][]byte
 	client *http.Client
 	now    func() time.Time
 }
+
+// Wants reports whether events of type typ are to be sent (webhook.events).
+func (s *Sender) Wants(typ string) bool { return s.cfg.Wants(typ) }
 
 // New returns a Sender for cfg, whose clock now stamps each attempt. Errors:
 // a section without URL (no events are to be sent), or one whose secrets
@@ -86,7 +89,7 @@ func New(cfg config.Webhook, now func() time.Time) (*Sender, error) {
 		// event to an address nobody configured.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Sender{url: cfg.URL, keys: keys, client: client, now: now}, nil
+	return &Sender{cfg: cfg, keys: keys, client: client, now: now}, nil
 }
 
 // Send makes one attempt to deliver body, the JSON of an Event, under the
@@ -98,7 +101,7 @@ func (s *Sender) Send(ctx context.Context, id string, body []byte) Outcome {
 		return Outcome{Permanent: true, Reason: "webhook: the message id must be 1–256 printable ASCII characters"}
 	}
 	ts := s.now().Unix()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return Outcome{Permanent: true, Reason: "webhook: cannot build the request"}
 	}

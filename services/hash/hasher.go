@@ -139,7 +139,11 @@ func (h *Hasher) verifyLegacy(ctx context.Context, password string, s stored) (b
 	if err != nil {
 		return false, err
 	}
-	defer release()
+	var memKiB uint32 // an argon2i hash allocates its memory parameter
+	if p, ok := s.(phc); ok {
+		memKiB = p.params.Memory
+	}
+	defer collectThenRelease(release, memKiB)
 	defer h.observe(time.Now())
 	tries := []string{password}
 	if n := models.NormalizePassword(password); n != password {
@@ -164,7 +168,7 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p con
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer collectThenRelease(release, p.Memory)
 	defer h.observe(time.Now())
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, n)
 	if pepper == nil {

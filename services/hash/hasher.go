@@ -1,9 +1,10 @@
 // Package hash hashes passwords with argon2id, stored as PHC strings and
 // optionally keyed with an HMAC pepper that can be rotated, and verifies
 // them together with the hashes teams bring when they adopt the service:
-// argon2i PHC strings, bcrypt and Django's pbkdf2_sha256. It never makes a
-// hash of those formats; a verified one is replaced at the next password
-// change or reset, which always hashes anew. Every computation runs inside a
+// argon2id and argon2i PHC strings of other libraries, bcrypt and Django's
+// pbkdf2_sha256. It never makes a hash of those formats: Compare says when a
+// verified hash is outdated, and the caller replaces it (the next sign-in
+// check, change or reset). Every computation runs inside a
 // slot of the shared slots.Pool, and an Observer, when given, hears how long
 // each took inside its slot. Format and Check name and check a stored hash
 // without computing anything.
@@ -16,13 +17,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/config"
 	"github.com/accountpw/accountpw/services/slots"
 )
@@ -49,6 +48,7 @@ type Hasher struct {
 	peppers  map[string][]byte // current and retired, by id
 	slots    *slots.Pool
 	obs      Observer // nil: nobody listens
+	dummy    string   // DummyHash's answer
 }
 
 // New returns a Hasher for the password section (its argon2id cost and
@@ -64,7 +64,9 @@ func New(cfg config.Password, pool *slots.Pool, obs Observer) (*Hasher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new hasher: %w", err)
 	}
-	return &Hasher{params: cfg.Argon2, pepperID: cfg.CurrentPepperID(), peppers: peppers, slots: pool, obs: obs}, nil
+	h := &Hasher{params: cfg.Argon2, pepperID: cfg.CurrentPepperID(), peppers: peppers, slots: pool, obs: obs}
+	h.dummy = newDummy(h.params, h.pepperID)
+	return h, nil
 }
 
 // Hash returns the PHC string of a normalised password, made with the
@@ -80,87 +82,6 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return phc{variant: FormatArgon2id, params: h.params, keyID: h.pepperID, salt: salt, key: key}.String(), nil
 }
 
-// Verify reports whether password matches encoded, a hash of any format
-// Check accepts. password is the password as the client sent it, not
-// normalised, because which form to hash depends on who made the hash:
-//
-//   - argon2id hashes are this service's own, always made of the NFKC form,
-//     so only models.NormalizePassword(password) is tried (a caller that
-//     normalises first gets the same result, NFKC being idempotent). An
-//     argon2id hash imported from another system verifies when its
-//     password is its own NFKC form, as every ASCII password is; trying a
-//     second form for every argon2id hash would double the cost of each
-//     wrong guess at our own hashes.
-//   - Imported hashes (argon2i, bcrypt, pbkdf2_sha256) were made by systems
-//     that mostly did not normalise (Django, PHP and bcrypt libraries hash
-//     the bytes they are given), so the password as given is tried first
-//     and, only when it differs, its NFKC form second: that covers both a
-//     system that hashed raw input and one that normalised. Both tries run
-//     in one slot; a password whose NFKC form equals it (all ASCII) costs
-//     one.
-//
-// Whatever its format, parameters or pepper, a matching hash is replaced at
-// the next password change, which always hashes anew. Errors:
-// models.ErrHashBusy, ctx's error, and a wrapped "verify password: stored
-// hash: …" error for a malformed, unknown-format or out-of-bounds stored
-// hash or an unknown pepper id.
-func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
-	parsed, err := parse(encoded)
-	if err != nil {
-		return false, fmt.Errorf("verify password: stored hash: %w", err)
-	}
-	if s, ok := parsed.(phc); ok && s.variant == FormatArgon2id {
-		return h.verifyArgon2id(ctx, models.NormalizePassword(password), s)
-	}
-	return h.verifyLegacy(ctx, password, parsed)
-}
-
-func (h *Hasher) verifyArgon2id(ctx context.Context, password string, s phc) (bool, error) {
-	var pepper []byte
-	if s.keyID != "" {
-		if pepper = h.peppers[s.keyID]; pepper == nil {
-			return false, fmt.Errorf("verify password: stored hash: unknown pepper id %q", s.keyID)
-		}
-	}
-	key, err := h.derive(ctx, password, s.salt, s.params, uint32(len(s.key)), pepper)
-	if err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare(key, s.key) == 1, nil
-}
-
-// verifyLegacy tries the password as given, then its NFKC form if that
-// differs, inside one slot of the pool argon2id uses: bcrypt and PBKDF2 are
-// as CPU-heavy as a hash of ours and count against the same bound. Stopping
-// at the first match tells nothing the caller does not know: it chose the
-// password.
-func (h *Hasher) verifyLegacy(ctx context.Context, password string, s stored) (bool, error) {
-	release, err := h.slots.Acquire(ctx)
-	if err != nil {
-		return false, err
-	}
-	var memKiB uint32 // an argon2i hash allocates its memory parameter
-	if p, ok := s.(phc); ok {
-		memKiB = p.params.Memory
-	}
-	defer collectThenRelease(release, memKiB)
-	defer h.observe(time.Now())
-	tries := []string{password}
-	if n := models.NormalizePassword(password); n != password {
-		tries = append(tries, n)
-	}
-	for _, pw := range tries {
-		ok, err := s.matches([]byte(pw))
-		if err != nil {
-			return false, fmt.Errorf("verify password: stored hash: %w", err)
-		}
-		if ok {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // derive computes the stored key inside a slot, so at most the pool's size
 // times the memory parameter is ever allocated by hashing.
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p config.Argon2, n uint32, pepper []byte) ([]byte, error) {
@@ -174,9 +95,15 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p con
 	if pepper == nil {
 		return key, nil
 	}
+	return peppered(key, pepper), nil
+}
+
+// peppered is the stored key of a peppered hash: HMAC-SHA-256 of the
+// argon2id output under the pepper.
+func peppered(key, pepper []byte) []byte {
 	mac := hmac.New(sha256.New, pepper)
 	mac.Write(key)
-	return mac.Sum(nil), nil
+	return mac.Sum(nil)
 }
 
 // observe tells the observer how long the computation that began at start

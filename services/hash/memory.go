@@ -41,3 +41,11 @@ func collectThenRelease(release func(), memKiB uint32) {
 		release()
 	}()
 }
+
+// collectBetween frees the block of a slot's first argon2 computation
+// before its second, when a verification tries two forms of a password.
+func collectBetween(memKiB uint32) {
+	if memKiB >= collectAboveKiB {
+		runtime.GC()
+	}
+}

@@ -6,6 +6,11 @@ package hash
 //	$argon2id$v=19$m=65536,t=3,p=4,k=<id>$<salt>$<key>   peppered
 //	$argon2i$v=19$m=65536,t=4,p=1$<salt>$<key>           imported
 //
+// The three parameters may come in any order: the reference implementation
+// and argon2-cffi write m,t,p, npm's argon2 (0.40 and later) writes m,p,t.
+// A parsed hash keeps the order it was written in, so that each hash still
+// has exactly one spelling; new hashes are written m,t,p.
+//
 // salt and key are unpadded standard base64 (RawStdEncoding). New hashes have
 // a 16-byte random salt and a 32-byte key. With a pepper the key is
 // HMAC-SHA-256(pepper, argon2id(password, salt, m, t, p, 32)) and k names the
@@ -42,27 +47,53 @@ var b64 = base64.RawStdEncoding.Strict()
 type phc struct {
 	variant   string // FormatArgon2id or FormatArgon2i
 	params    config.Argon2
+	order     string // the parameters' names in the order written; "" means "mtp"
 	keyID     string
 	salt, key []byte
 }
 
+// canonicalOrder is the order this package writes: RFC 9106's m, t, p.
+const canonicalOrder = "mtp"
+
 func (s phc) String() string {
-	k := ""
-	if s.keyID != "" {
-		k = ",k=" + s.keyID
+	order := s.order
+	if order == "" {
+		order = canonicalOrder
 	}
-	return fmt.Sprintf("$%s$v=%d$m=%d,t=%d,p=%d%s$%s$%s", s.variant, argon2.Version,
-		s.params.Memory, s.params.Time, s.params.Threads, k, b64.EncodeToString(s.salt), b64.EncodeToString(s.key))
+	params := make([]string, 0, 4)
+	for _, name := range order {
+		switch name {
+		case 'm':
+			params = append(params, fmt.Sprintf("m=%d", s.params.Memory))
+		case 't':
+			params = append(params, fmt.Sprintf("t=%d", s.params.Time))
+		case 'p':
+			params = append(params, fmt.Sprintf("p=%d", s.params.Threads))
+		}
+	}
+	if s.keyID != "" {
+		params = append(params, "k="+s.keyID)
+	}
+	return fmt.Sprintf("$%s$v=%d$%s$%s$%s", s.variant, argon2.Version, strings.Join(params, ","),
+		b64.EncodeToString(s.salt), b64.EncodeToString(s.key))
 }
 
-// matches verifies an unpeppered hash of either variant; Verify sends
-// argon2id hashes through Hasher.derive instead, which knows the peppers.
+// matches verifies an unpeppered hash of either variant.
 func (s phc) matches(password []byte) (bool, error) {
+	return s.matchesWith(password, nil)
+}
+
+// matchesWith verifies the hash under pepper (nil for none): the stored key
+// is then HMAC-SHA-256(pepper, argon2id output).
+func (s phc) matchesWith(password, pepper []byte) (bool, error) {
 	kdf := argon2.IDKey
 	if s.variant == FormatArgon2i {
 		kdf = argon2.Key
 	}
 	key := kdf(password, s.salt, s.params.Time, s.params.Memory, s.params.Threads, uint32(len(s.key)))
+	if pepper != nil {
+		key = peppered(key, pepper)
+	}
 	return subtle.ConstantTimeCompare(key, s.key) == 1, nil
 }
 
@@ -82,16 +113,24 @@ func parsePHC(encoded string) (phc, error) {
 	if len(fields) != 3 && len(fields) != 4 {
 		return s, errors.New("malformed parameters")
 	}
-	var nums [3]uint32
-	for i, name := range []string{"m=", "t=", "p="} {
-		v, ok := strings.CutPrefix(fields[i], name)
-		n, err := strconv.ParseUint(v, 10, []int{32, 32, 8}[i]) // p is a uint8
-		if !ok || err != nil || v[0] == '0' {
+	var nums [3]uint32 // m, t, p
+	var order [3]byte
+	for i := range order {
+		name, v, ok := strings.Cut(fields[i], "=")
+		at := strings.Index(canonicalOrder, name)
+		if !ok || len(name) != 1 || at < 0 || nums[at] != 0 || v == "" || v[0] == '0' {
 			return s, errors.New("malformed parameters")
 		}
-		nums[i] = uint32(n)
+		n, err := strconv.ParseUint(v, 10, []int{32, 32, 8}[at]) // p is a uint8
+		if err != nil {
+			return s, errors.New("malformed parameters")
+		}
+		nums[at], order[i] = uint32(n), name[0]
 	}
 	s.params = config.Argon2{Memory: nums[0], Time: nums[1], Threads: uint8(nums[2])}
+	if string(order[:]) != canonicalOrder {
+		s.order = string(order[:])
+	}
 	if err := s.params.CheckBounds(); err != nil {
 		return s, errors.New("parameters out of bounds")
 	}

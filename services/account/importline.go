@@ -22,14 +22,14 @@ var errBlankLine = errors.New("blank line")
 var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxImportLine)
 
 // parseRaw turns one read line into an account, or the reason it is none.
-func parseRaw(n int, raw []byte, readErr error, now time.Time) (importLine, error) {
+func parseRaw(n int, raw []byte, readErr error, now time.Time, checkHash func(string) error) (importLine, error) {
 	if errors.Is(readErr, errLineTooLong) {
 		return importLine{}, errLineTooLong
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return importLine{}, errBlankLine
 	}
-	return parseImportLine(n, raw, now)
+	return parseImportLine(n, raw, now, checkHash)
 }
 
 // readLine returns the next line without its line ending. A line longer
@@ -77,11 +77,12 @@ const (
 
 // parseImportLine decodes and checks one line: a single flat JSON object
 // whose values are strings, with known members only, none twice, and no
-// data after it; id and email present. now bounds password_changed_at. The
+// data after it; id and email present. now bounds password_changed_at;
+// checkHash (Hasher.CheckImport) caps the cost of a password_hash. The
 // error says every problem found, separated by "; ", and never quotes an
 // address, a hash or any other value of the line: only member names this
 // service defines.
-func parseImportLine(n int, b []byte, now time.Time) (importLine, error) {
+func parseImportLine(n int, b []byte, now time.Time, checkHash func(string) error) (importLine, error) {
 	l := importLine{n: n}
 	if !utf8.Valid(b) {
 		return l, errors.New("not valid UTF-8")
@@ -111,6 +112,8 @@ func parseImportLine(n int, b []byte, now time.Time) (importLine, error) {
 			bad("%s is empty: leave the member out for an account without a password", memberHash)
 		} else if err := hash.Check(v); err != nil {
 			bad("%s: not a well-formed hash of a supported format (argon2id, argon2i, bcrypt, pbkdf2_sha256): %v", memberHash, err)
+		} else if err := checkHash(v); err != nil {
+			bad("%s: %v; reset this account's password instead", memberHash, err)
 		} else {
 			l.hash = v
 		}

@@ -36,9 +36,10 @@ func main() {
 	os.Exit(cli.ExitCode(err)) // run has reported the failure on stderr
 }
 
-// limitMemory sets serve's soft Go memory limit, unless GOMEMLIMIT is set:
-// argon2id allocates its whole block per hash, and without a limit the
-// garbage collector lets freed blocks pile up to twice the live heap.
+// limitMemory sets serve's soft Go memory limit (services.App.MemoryLimit),
+// unless GOMEMLIMIT is set: the garbage collector then works harder as the
+// process nears its memory budget instead of letting garbage grow with the
+// heap.
 func limitMemory(budget int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(budget)
@@ -89,13 +90,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 		defer ms.Shutdown(context.Background()) //nolint:errcheck // closes the listener if serve fails before serving
 	}
 	if limit != nil {
-		limit(a.MemoryBudget())
+		limit(a.MemoryLimit())
 	}
 	start := time.Now()
 	if err := a.WarmUp(ctx); err != nil {
 		return fmt.Errorf("serve: warm up hashing: %w", err)
 	}
-	log.Info("hashing memory mapped", slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
+	log.Info("hashing memory mapped", slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int64("memory_budget_mib", a.MemoryBudget()>>20))
 	proxies, _ := cfg.HTTP.TrustedProxyPrefixes() // validated by config.Load
 	public := &listener{name: "listening", addr: cfg.HTTP.Addr, cert: cfg.HTTP.TLSCert, key: cfg.HTTP.TLSKey,
 		srv: httpServer(handlers.New(a.Passwords, handlers.Options{

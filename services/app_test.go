@@ -70,6 +70,11 @@ func TestMemoryBudget(t *testing.T) {
 	if got, min := a.MemoryBudget(), int64(3*config.FloorArgon2Memory)<<10; got <= min {
 		t.Fatalf("budget %d, want more than 3 slots × %d KiB", got, config.FloorArgon2Memory)
 	}
+	// The Go limit leaves room in the budget for the binary's pages, and
+	// still covers every slot's block.
+	if limit, blocks := a.MemoryLimit(), int64(3*config.FloorArgon2Memory)<<10; limit >= a.MemoryBudget() || limit <= blocks {
+		t.Fatalf("limit %d, want between 3 slots' blocks (%d) and the budget (%d)", limit, blocks, a.MemoryBudget())
+	}
 }
 
 // A broken email template override stops Open, naming the file, before any

@@ -125,7 +125,7 @@ func (p *Passwords) Import(ctx context.Context, r io.Reader, opts ImportOptions)
 		if n == 1 {
 			raw = bytes.TrimPrefix(raw, []byte("\uFEFF")) // a byte-order mark some editors write
 		}
-		switch l, perr := parseRaw(n, raw, err, p.Now()); {
+		switch l, perr := parseRaw(n, raw, err, p.Now(), p.Hasher.CheckImport); {
 		case errors.Is(perr, errBlankLine):
 		case perr != nil:
 			notes = append(notes, failed(n, perr))

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,6 +49,11 @@ func TestImportRefusesBadLines(t *testing.T) {
 		future := e.clock.Now().Add(time.Hour).Format(time.RFC3339)
 		const secretAddr, secretHash = "hidden.person@example.org", legacyBcrypt
 		costly := legacyBcrypt[:4] + "32" + legacyBcrypt[6:] // bcrypt defines costs 4–31
+		// Above the default caps, password.max_bcrypt_cost 14 and
+		// max_pbkdf2_iterations 1,000,000: every verification would hold a
+		// hashing slot for seconds.
+		slowBcrypt := legacyBcrypt[:4] + "15" + legacyBcrypt[6:]
+		slowDjango := "pbkdf2_sha256$1000001$salt$" + base64.StdEncoding.EncodeToString(make([]byte, 32))
 		rows := []struct{ name, line, reason string }{
 			{"malformed JSON", `{"id":"x1","email":`, "malformed JSON"},
 			{"not an object", `["x1","` + secretAddr + `"]`, "not a JSON object"},
@@ -64,6 +70,8 @@ func TestImportRefusesBadLines(t *testing.T) {
 			{"unsupported locale", `{"id":"x1","email":"` + secretAddr + `","locale":"ja"}`, "locale: not a supported language (one of en, de, fr, es"},
 			{"unknown hash format", `{"id":"x1","email":"` + secretAddr + `","password_hash":"md5$abc"}`, "password_hash: not a well-formed hash of a supported format"},
 			{"hash out of bounds", `{"id":"x1","email":"` + secretAddr + `","password_hash":"` + costly + `"}`, "bcrypt cost out of bounds"},
+			{"bcrypt above the cost cap", `{"id":"x1","email":"` + secretAddr + `","password_hash":"` + slowBcrypt + `"}`, "bcrypt cost 15 is above password.max_bcrypt_cost (14)"},
+			{"pbkdf2 above the iterations cap", `{"id":"x1","email":"` + secretAddr + `","password_hash":"` + slowDjango + `"}`, "above password.max_pbkdf2_iterations (1000000)"},
 			{"truncated hash", `{"id":"x1","email":"` + secretAddr + `","password_hash":"` + secretHash[:40] + `"}`, "not a bcrypt hash of 60 characters"},
 			{"empty hash", `{"id":"x1","email":"` + secretAddr + `","password_hash":""}`, "password_hash is empty"},
 			{"time without zone", `{"id":"x1","email":"` + secretAddr + `","password_changed_at":"2025-01-02 03:04:05"}`, "password_changed_at: not an RFC 3339 time"},

@@ -23,14 +23,14 @@ var errBlankLine = errors.New("blank line")
 var errLineTooLong = fmt.Errorf("line longer than %d bytes", MaxImportLine)
 
 // parseRaw turns one read line into an account, or the reason it is none.
-func parseRaw(n int, raw []byte, readErr error, now time.Time) (importLine, error) {
+func parseRaw(n int, raw []byte, readErr error, now time.Time, checkHash func(string) error) (importLine, error) {
 	if errors.Is(readErr, errLineTooLong) {
 		return importLine{}, bodyProblem(errLineTooLong.Error())
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return importLine{}, errBlankLine
 	}
-	return parseImportLine(n, raw, now)
+	return parseImportLine(n, raw, now, checkHash)
 }
 
 // readLine returns the next line without its line ending. A line longer
@@ -106,21 +106,22 @@ var (
 
 // parseImportLine decodes and checks one line: a single flat JSON object
 // whose values are strings, with known members only, none twice, and no
-// data after it; id and email present. now bounds password_changed_at. The
+// data after it; id and email present. now bounds password_changed_at;
+// checkHash (Hasher.CheckImport) caps the cost of a password_hash. The
 // error (problems) says every problem found and never quotes an address, a
 // hash or any other value of the line: only member names this service
 // defines.
-func parseImportLine(n int, b []byte, now time.Time) (importLine, error) {
+func parseImportLine(n int, b []byte, now time.Time, checkHash func(string) error) (importLine, error) {
 	values, err := decodeFlatObject(b, lineMembers)
 	if err != nil {
 		return importLine{n: n}, err
 	}
-	return checkLine(n, values, now)
+	return checkLine(n, values, now, checkHash)
 }
 
 // checkLine applies every rule that needs no database to an account's
-// members.
-func checkLine(n int, values map[string]string, now time.Time) (importLine, error) {
+// members; checkHash caps the cost of a password_hash.
+func checkLine(n int, values map[string]string, now time.Time, checkHash func(string) error) (importLine, error) {
 	l := importLine{n: n}
 	var ps problems
 	bad := func(field, code string, cause error, format string, args ...any) {
@@ -150,6 +151,8 @@ func checkLine(n int, values map[string]string, now time.Time) (importLine, erro
 		default:
 			if err := hash.Check(v); err != nil {
 				bad(memberHash, codeInvalidPasswordHsh, nil, "%s: not a well-formed hash of a supported format (argon2id, argon2i, bcrypt, pbkdf2_sha256): %v", memberHash, err)
+			} else if err := checkHash(v); err != nil {
+				bad(memberHash, codeInvalidPasswordHsh, nil, "%s: %v; reset this account's password instead", memberHash, err)
 			} else {
 				l.hash = v
 			}

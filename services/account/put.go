@@ -101,7 +101,7 @@ func (p *Passwords) PutAccount(ctx context.Context, id string, body []byte) (mod
 // one-line import.
 func (p *Passwords) putValues(ctx context.Context, values map[string]string, exists existence,
 	passwordField string) (models.User, models.AccountPut, error) {
-	l, err := checkLine(0, values, p.Now())
+	l, err := checkLine(0, values, p.Now(), p.Hasher.CheckImport)
 	if err != nil {
 		return models.User{}, models.AccountPut{}, err
 	}

@@ -27,7 +27,36 @@ const (
 	MaxArgon2Threads = 64
 
 	DefaultHashWait = 200 * time.Millisecond
-	DefaultPepperID = "1"
+
+	// DefaultMaxBcryptCost caps the cost of a bcrypt hash an import accepts.
+	// Each step doubles the work: cost 12 (the default of PHP 8.4, Laravel
+	// and Rails) takes about 0.25 s on a 2-core VM, 14 about 1 s, and a
+	// verification holds a hashing slot for that long (twice for a password
+	// tried as sent and as NFKC). 14 is above every framework's default, so
+	// no hash made with one is refused, and it keeps a verification well
+	// inside DefaultVerifyTimeout; 31, bcrypt's own maximum, would hold a
+	// slot for days. MinBcryptCost and MaxBcryptCost bound the setting: the
+	// costs bcrypt defines.
+	DefaultMaxBcryptCost = 14
+	MinBcryptCost        = 4
+	MaxBcryptCost        = 31
+	// DefaultMaxPBKDF2Iterations caps the iterations of a Django
+	// pbkdf2_sha256 hash an import accepts: Django 5.2's default, about
+	// 0.17 s here. Django raises its default with most releases, so hashes
+	// of a newer Django may need a higher setting, up to
+	// MaxPBKDF2Iterations (about 0.7 s); MinPBKDF2Iterations is Django's
+	// default when it adopted PBKDF2, and no hash has fewer.
+	DefaultMaxPBKDF2Iterations = 1_000_000
+	MinPBKDF2Iterations        = 10_000
+	MaxPBKDF2Iterations        = 4_000_000
+	// DefaultVerifyTimeout bounds one verification of a stored hash inside
+	// its slot; past it the request answers 503 + Retry-After and the slot
+	// is free. With the wait for a slot, the new hash and the database's
+	// 5 s per transaction it keeps a change within the request's 10 s.
+	// MaxVerifyTimeout is the most that still does.
+	DefaultVerifyTimeout = 3 * time.Second
+	MaxVerifyTimeout     = 4 * time.Second
+	DefaultPepperID      = "1"
 	// MinPepperBytes is the shortest pepper accepted, current or retired.
 	MinPepperBytes = 32
 	// MaxPepperIDLen bounds a pepper id, which is stored in every hash.
@@ -75,8 +104,15 @@ type Password struct {
 	HashSlots int `yaml:"hash_slots" env:"HASH_SLOTS"`
 	// HashWait is how long a request waits for a free slot before 503.
 	HashWait time.Duration `yaml:"hash_wait" env:"HASH_WAIT"`
-	Pepper   string        `yaml:"-" env:"PEPPER"`
-	PepperID string        `yaml:"pepper_id" env:"PEPPER_ID"`
+	// VerifyTimeout bounds one verification of a stored hash in its slot.
+	VerifyTimeout time.Duration `yaml:"verify_timeout" env:"VERIFY_TIMEOUT"`
+	// MaxBcryptCost and MaxPBKDF2Iterations cap the cost of the hashes an
+	// import accepts; hashes stored before a lower cap are still verified,
+	// within VerifyTimeout.
+	MaxBcryptCost       int    `yaml:"max_bcrypt_cost" env:"MAX_BCRYPT_COST"`
+	MaxPBKDF2Iterations int    `yaml:"max_pbkdf2_iterations" env:"MAX_PBKDF2_ITERATIONS"`
+	Pepper              string `yaml:"-" env:"PEPPER"`
+	PepperID            string `yaml:"pepper_id" env:"PEPPER_ID"`
 	// OldPeppers are retired peppers, "id:secret,id:secret".
 	OldPeppers   string      `yaml:"-" env:"OLD_PEPPERS"`
 	MinScore     int         `yaml:"min_score" env:"MIN_SCORE"`
@@ -89,8 +125,10 @@ func DefaultPassword() Password {
 	return Password{
 		Argon2:   Argon2{Memory: DefaultArgon2Memory, Time: DefaultArgon2Time, Threads: DefaultArgon2Threads},
 		HashWait: DefaultHashWait, PepperID: DefaultPepperID, MinScore: DefaultMinScore,
-		ContextWords: []string{DefaultContextWord},
-		BreachCheck:  BreachCheck{BaseURL: DefaultBreachCheckBaseURL, Timeout: DefaultBreachCheckTimeout},
+		VerifyTimeout: DefaultVerifyTimeout, MaxBcryptCost: DefaultMaxBcryptCost,
+		MaxPBKDF2Iterations: DefaultMaxPBKDF2Iterations,
+		ContextWords:        []string{DefaultContextWord},
+		BreachCheck:         BreachCheck{BaseURL: DefaultBreachCheckBaseURL, Timeout: DefaultBreachCheckTimeout},
 	}
 }
 
@@ -108,6 +146,15 @@ func (pw Password) Validate() error {
 	}
 	if pw.HashWait <= 0 {
 		p.add("password.hash_wait must be positive, got %s", pw.HashWait)
+	}
+	if pw.VerifyTimeout <= 0 || pw.VerifyTimeout > MaxVerifyTimeout {
+		p.add("password.verify_timeout must be positive and at most %s, got %s", MaxVerifyTimeout, pw.VerifyTimeout)
+	}
+	if pw.MaxBcryptCost < MinBcryptCost || pw.MaxBcryptCost > MaxBcryptCost {
+		p.add("password.max_bcrypt_cost must be %d–%d, got %d", MinBcryptCost, MaxBcryptCost, pw.MaxBcryptCost)
+	}
+	if pw.MaxPBKDF2Iterations < MinPBKDF2Iterations || pw.MaxPBKDF2Iterations > MaxPBKDF2Iterations {
+		p.add("password.max_pbkdf2_iterations must be %d–%d, got %d", MinPBKDF2Iterations, MaxPBKDF2Iterations, pw.MaxPBKDF2Iterations)
 	}
 	if _, err := pw.Peppers(); err != nil {
 		p = append(p, err)

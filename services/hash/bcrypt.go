@@ -22,24 +22,26 @@ package hash
 // bytes of a password, which a new hash must not do.
 
 import (
+	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 
-	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/blowfish" //nolint:staticcheck // bcrypt is Blowfish's key schedule; verified only, never made
+
+	"github.com/accountpw/accountpw/services/config"
 )
 
 // Bounds on the cost of a stored bcrypt hash (the base-2 logarithm of its
-// key-expansion rounds): every cost bcrypt itself defines, 4–31, so that any
-// hash a framework produced verifies. Each step doubles the work: here cost
-// 12, the default of PHP 8.4, Laravel and Rails, takes about 0.25 s and cost
-// 14 about 1 s, and a verification holds a hashing slot for as long (it
-// cannot be interrupted), so an account imported with a far higher cost is
-// better reset than changed; the README says so. Only an operator's import
-// writes such hashes.
+// key-expansion rounds): every cost bcrypt itself defines, 4–31, so that a
+// hash imported before a lower password.max_bcrypt_cost still verifies (an
+// import accepts at most that cap, see Hasher.CheckImport). Each step
+// doubles the work; a verification is stopped at password.verify_timeout,
+// so even cost 31 holds a slot no longer than that.
 const (
-	MinBcryptCost = bcrypt.MinCost // 4
-	MaxBcryptCost = bcrypt.MaxCost // 31
+	MinBcryptCost = config.MinBcryptCost // 4, bcrypt.MinCost
+	MaxBcryptCost = config.MaxBcryptCost // 31, bcrypt.MaxCost
 )
 
 // bcryptMaxPassword is how many bytes of a password bcrypt reads.
@@ -54,23 +56,52 @@ type bcryptHash string
 
 func (s bcryptHash) String() string { return string(s) }
 
-// matches compares in constant time (bcrypt.CompareHashAndPassword compares
-// the recomputed hash with subtle.ConstantTimeCompare). bcrypt reads only the
-// first 72 bytes of a password, so a longer legacy password verifies against
-// the hash its system made of those 72 bytes. The x/crypto version in go.mod
-// truncates silently in CompareHashAndPassword (only GenerateFromPassword
-// refuses more than 72 bytes); the password is cut here anyway, so the rule
-// holds whatever a later version does with longer input.
-func (s bcryptHash) matches(password []byte) (bool, error) {
-	err := bcrypt.CompareHashAndPassword([]byte(s), password[:min(len(password), bcryptMaxPassword)])
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		return false, nil
+// matches recomputes the hash and compares it in constant time. bcrypt
+// reads only the first 72 bytes of a password, so a longer legacy password
+// verifies against the hash its system made of those 72 bytes (as
+// golang.org/x/crypto/bcrypt's CompareHashAndPassword does too).
+//
+// It is bcrypt as x/crypto/bcrypt computes it, on x/crypto/blowfish, with
+// one difference: the 2^cost rounds of key expansion, all of bcrypt's cost,
+// stop when ctx ends, every checkEvery rounds, so a hash of any cost holds
+// its slot no longer than Compare's bound. The tests check it against
+// x/crypto/bcrypt for every cost from 4 to 10 and the fixed vectors.
+func (s bcryptHash) matches(ctx context.Context, password []byte) (bool, error) {
+	cost := s.cost()
+	salt, err := decodeExact(bcryptB64, string(s[7:29])) // checked by parseBcrypt
+	if err != nil {
+		return false, fmt.Errorf("bcrypt salt: %w", err)
 	}
-	return false, fmt.Errorf("bcrypt: %w", err)
+	// Like every C bcrypt, x/crypto expands the key with its trailing NUL;
+	// blowfish reads 72 bytes of it at most.
+	n := min(len(password), bcryptMaxPassword)
+	key := make([]byte, n+1)
+	copy(key, password[:n])
+	c, err := blowfish.NewSaltedCipher(key, salt)
+	if err != nil {
+		return false, fmt.Errorf("bcrypt: %w", err)
+	}
+	const checkEvery = 64 // rounds, about 4 ms here
+	for i := range uint64(1) << cost {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return false, context.Cause(ctx)
+		}
+		blowfish.ExpandKey(key, c)
+		blowfish.ExpandKey(salt, c)
+	}
+	text := []byte("OrpheanBeholderScryDoubt")
+	for i := 0; i < len(text); i += 8 {
+		for range 64 {
+			c.Encrypt(text[i:i+8], text[i:i+8])
+		}
+	}
+	// bcrypt keeps 23 of the 24 encrypted bytes.
+	sum := bcryptB64.EncodeToString(text[:23])
+	return subtle.ConstantTimeCompare([]byte(sum), []byte(s[29:])) == 1, nil
 }
+
+// cost is the stored cost, two digits parseBcrypt checked.
+func (s bcryptHash) cost() int { return int(s[4]-'0')*10 + int(s[5]-'0') }
 
 // parseBcrypt accepts exactly $2a$, $2b$ or $2y$, a two-digit cost within
 // bounds, and 53 characters of canonical salt and hash.

@@ -3,6 +3,7 @@ package hash
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,8 +51,16 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 // nothing about the hash's origin. Stopping at the first match tells
 // nothing the caller does not know: it chose the password.
 //
-// Errors: models.ErrHashBusy, ctx's error, and a wrapped "verify password:
-// stored hash: …" error for a malformed, unknown-format or out-of-bounds
+// The computation is bounded by password.verify_timeout: a bcrypt or
+// pbkdf2_sha256 hash whose cost takes longer (one imported before
+// password.max_bcrypt_cost or max_pbkdf2_iterations were lowered, or on an
+// overloaded machine) is stopped there and answers models.ErrHashBusy, so
+// the request answers 503 + Retry-After within its timeout and the slot is
+// free. An argon2 computation cannot be stopped; its parameters' bounds
+// bound it.
+//
+// Errors: models.ErrHashBusy (no slot in time, or the bound passed), ctx's
+// error, and a wrapped "verify password: stored hash: …" error for a malformed, unknown-format or out-of-bounds
 // stored hash or an unknown pepper id.
 func (h *Hasher) Compare(ctx context.Context, password, encoded string) (Comparison, error) {
 	parsed, err := parse(encoded)
@@ -77,14 +86,31 @@ func (h *Hasher) Compare(ctx context.Context, password, encoded string) (Compari
 	if err != nil {
 		return Comparison{}, err
 	}
-	defer release()
+	var memKiB uint32 // an argon2 hash allocates its memory parameter
+	if s, ok := parsed.(phc); ok {
+		memKiB = s.params.Memory
+	}
+	defer collectThenRelease(release, memKiB)
 	defer h.observe(time.Now())
-	for _, pw := range tries {
+	// Every try together holds the slot at most verifyTimeout: bcrypt and
+	// PBKDF2 stop then, whatever cost the stored hash has.
+	ctx, cancel := context.WithTimeoutCause(ctx, h.verifyTimeout, errTooSlow)
+	defer cancel()
+	for i, pw := range tries {
+		if i > 0 {
+			collectBetween(memKiB) // one block per slot, the second try's too
+		}
 		var ok bool
 		if s, isPHC := parsed.(phc); isPHC {
 			ok, err = s.matchesWith([]byte(pw), pepper)
 		} else {
-			ok, err = parsed.matches([]byte(pw))
+			ok, err = parsed.matches(ctx, []byte(pw))
+		}
+		if errors.Is(err, errTooSlow) {
+			return Comparison{}, fmt.Errorf("verify password: %w", errors.Join(models.ErrHashBusy, err))
+		}
+		if err != nil && ctx.Err() != nil {
+			return Comparison{}, err // the caller's context ended
 		}
 		if err != nil {
 			return Comparison{}, fmt.Errorf("verify password: stored hash: %w", err)
@@ -95,6 +121,9 @@ func (h *Hasher) Compare(ctx context.Context, password, encoded string) (Compari
 	}
 	return Comparison{}, nil
 }
+
+// errTooSlow is the cause of a verification stopped at its bound.
+var errTooSlow = errors.New("the stored hash took longer than password.verify_timeout to verify")
 
 // outdated reports whether a stored hash is of another format than ours,
 // weaker than the current parameters, or under another pepper. More memory

@@ -8,8 +8,10 @@ package hash
 // that gives that form back.
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -49,6 +51,29 @@ func Check(encoded string) error {
 	return err
 }
 
+// CheckImport is Check for a hash an import brings: besides Check's bounds,
+// a bcrypt cost above password.max_bcrypt_cost or pbkdf2_sha256 iterations
+// above password.max_pbkdf2_iterations are refused, because every later
+// verification would hold a hashing slot for that long (see
+// config.DefaultMaxBcryptCost). The error never quotes the hash.
+func (h *Hasher) CheckImport(encoded string) error {
+	s, err := parse(encoded)
+	if err != nil {
+		return err
+	}
+	switch s := s.(type) {
+	case bcryptHash:
+		if c := s.cost(); c > h.maxBcryptCost {
+			return fmt.Errorf("bcrypt cost %d is above password.max_bcrypt_cost (%d)", c, h.maxBcryptCost)
+		}
+	case pbkdf2Hash:
+		if s.iterations > h.maxPBKDF2Iterations {
+			return fmt.Errorf("pbkdf2 iterations %d are above password.max_pbkdf2_iterations (%d)", s.iterations, h.maxPBKDF2Iterations)
+		}
+	}
+	return nil
+}
+
 // stored is a parsed hash of any supported format.
 type stored interface {
 	// String is the canonical encoding, equal to what was parsed.
@@ -56,7 +81,9 @@ type stored interface {
 	// matches computes the hash of password with the stored parameters,
 	// without a pepper, and compares it with the stored one in constant
 	// time. Verify uses it for every imported format.
-	matches(password []byte) (bool, error)
+	// It stops with context.Cause(ctx) when ctx ends, where the format's
+	// computation can be stopped.
+	matches(ctx context.Context, password []byte) (bool, error)
 }
 
 // parse picks the parser by Format; an unknown prefix is an error.

@@ -49,6 +49,11 @@ type Hasher struct {
 	slots    *slots.Pool
 	obs      Observer // nil: nobody listens
 	dummy    string   // DummyHash's answer
+	// verifyTimeout bounds Compare's computation; maxBcryptCost and
+	// maxPBKDF2Iterations cap what CheckImport accepts.
+	verifyTimeout       time.Duration
+	maxBcryptCost       int
+	maxPBKDF2Iterations int
 }
 
 // New returns a Hasher for the password section (its argon2id cost and
@@ -64,7 +69,18 @@ func New(cfg config.Password, pool *slots.Pool, obs Observer) (*Hasher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new hasher: %w", err)
 	}
-	h := &Hasher{params: cfg.Argon2, pepperID: cfg.CurrentPepperID(), peppers: peppers, slots: pool, obs: obs}
+	h := &Hasher{params: cfg.Argon2, pepperID: cfg.CurrentPepperID(), peppers: peppers, slots: pool, obs: obs,
+		verifyTimeout: cfg.VerifyTimeout, maxBcryptCost: cfg.MaxBcryptCost, maxPBKDF2Iterations: cfg.MaxPBKDF2Iterations}
+	// Zero values (tests that build a section by hand) take the defaults.
+	if h.verifyTimeout <= 0 {
+		h.verifyTimeout = config.DefaultVerifyTimeout
+	}
+	if h.maxBcryptCost == 0 {
+		h.maxBcryptCost = config.DefaultMaxBcryptCost
+	}
+	if h.maxPBKDF2Iterations == 0 {
+		h.maxPBKDF2Iterations = config.DefaultMaxPBKDF2Iterations
+	}
 	h.dummy = newDummy(h.params, h.pepperID)
 	return h, nil
 }
@@ -89,7 +105,7 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p con
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer collectThenRelease(release, p.Memory)
 	defer h.observe(time.Now())
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, n)
 	if pepper == nil {

@@ -3,23 +3,22 @@ package hash
 import (
 	"context"
 	"crypto/rand"
-	"runtime"
+	"errors"
 	"sync"
+
+	"github.com/accountpw/accountpw/models"
 )
 
-// WarmUp computes two throwaway hashes in every slot, all slots at once, so
-// that the memory hashing needs is already mapped before the first request:
-// the first hashes of a new process pay the page faults of every block they
-// touch (on a virtual machine, 64 MiB costs about as much again as the hash
-// itself), and the second round covers the blocks the garbage collector has
-// not freed yet when the next hash starts. It returns the first error, such
-// as ctx ending. Its hashes and slot waits are not observed: they pay page
-// faults no request pays, and they are not load.
-//
-// It ends with a garbage collection: until one runs, the last blocks are
-// still counted as live heap, the first request's hash cannot reuse their
-// pages, and the runtime maps and faults in fresh memory for it (measured
-// here: 32,000 page faults and three times a warm hash's time).
+// WarmUp computes a throwaway hash in every slot, all slots at once, so that
+// the memory hashing needs is already mapped before the first request: the
+// first hash of a new process pays the page faults of every block it
+// touches (on a virtual machine, 64 MiB costs about as much again as the
+// hash itself). Every slot's block is collected before the slot is released
+// (see memory.go), and WarmUp returns only once it holds every slot again,
+// so the first request's block reuses warmed pages and none of WarmUp's is
+// still waiting to be freed. It returns the first error, such as ctx
+// ending. Its hashes and slot waits are not observed: they pay page faults
+// no request pays, and they are not load.
 func (h *Hasher) WarmUp(ctx context.Context) error {
 	w := *h
 	w.slots, w.obs = h.slots.Unobserved(), nil
@@ -30,17 +29,35 @@ func (h *Hasher) WarmUp(ctx context.Context) error {
 	)
 	for range w.slots.Size() {
 		wg.Go(func() {
-			for range 2 {
-				salt := make([]byte, saltLen)
-				rand.Read(salt) // never fails
-				if _, e := w.derive(ctx, rand.Text(), salt, w.params, keyLen, nil); e != nil {
-					once.Do(func() { err = e })
-					return
-				}
+			salt := make([]byte, saltLen)
+			rand.Read(salt) // never fails
+			if _, e := w.derive(ctx, rand.Text(), salt, w.params, keyLen, nil); e != nil {
+				once.Do(func() { err = e })
 			}
 		})
 	}
 	wg.Wait()
-	runtime.GC()
-	return err
+	if err != nil {
+		return err
+	}
+	// Take every slot, each as soon as its collection has released it: the
+	// pool's wait is for requests, a collection on a loaded machine may
+	// outlast it, and WarmUp has nothing better to do.
+	var releases []func()
+	defer func() {
+		for _, release := range releases {
+			release()
+		}
+	}()
+	for len(releases) < w.slots.Size() {
+		release, err := w.slots.Acquire(ctx)
+		switch {
+		case errors.Is(err, models.ErrHashBusy):
+			continue
+		case err != nil:
+			return err
+		}
+		releases = append(releases, release)
+	}
+	return nil
 }

@@ -16,7 +16,7 @@ import (
 // verification that needs no database. Whatever it accepts must be a JSON
 // object whose exp and iat are numbers (never strings), whose nbf, if any,
 // is a number, whose sub is an account id, with no member twice,
-// and with exp not passed; nothing may panic.
+// with exp not passed and iat at most iatAhead ahead; nothing may panic.
 func FuzzClaims(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
 	for _, seed := range []string{
@@ -67,6 +67,9 @@ func FuzzClaims(f *testing.F) {
 		}
 		if !c.ExpiresAt.After(now.Add(-leeway)) {
 			t.Fatalf("accepted %q, expired at %v", payload, c.ExpiresAt)
+		}
+		if c.IssuedAt.After(now.Add(iatAhead)) {
+			t.Fatalf("accepted %q, issued at %v, ahead of %v", payload, c.IssuedAt, now)
 		}
 	})
 }

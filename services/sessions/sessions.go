@@ -23,8 +23,28 @@ import (
 	"github.com/accountpw/accountpw/services/store"
 )
 
-// leeway is the clock skew allowed on exp, nbf and iat.
+// leeway is the clock skew allowed on exp and nbf: an issuer whose clock
+// is off by up to this much still has its tokens expire and start on time,
+// give or take the leeway.
 const leeway = 30 * time.Second
+
+// iatAhead is how far a token's iat may be ahead of this service's clock.
+// It is not leeway: iat is what a password change is compared with, so any
+// forward allowance is a window in which a session survives the change that
+// should end it. With 30 s, a token used at 12:00:00 with "iat" 12:00:25
+// (an issuer's clock running 25 s ahead) outlived a change at 12:00:10,
+// because its claimed issue was later than the change. With iat at most
+// now + 1 s, a session used before a change is ended by it except within
+// the same second, which the whole-second comparison in Authenticate
+// concedes anyway. Refusing the session at every change made in the 30 s
+// after its iat instead (comparing with iat − leeway) would be safer still
+// against a skewed issuer, but would refuse every sign-in made in the 30 s
+// after a change, the one moment a person is sure to sign in. The second
+// that remains absorbs an issuer a few milliseconds ahead of this clock
+// whose fresh token arrives faster than that: an issuer ahead by more has
+// its tokens refused until their iat is reached, which is visible and is
+// fixed by its clock.
+const iatAhead = time.Second
 
 // Sessions verifies bearer JWTs.
 type Sessions struct {
@@ -50,8 +70,9 @@ func New(ctx context.Context, db *store.DB, cfg config.Auth, secret []byte, now 
 	if cfg.MaxTokenAge < 0 {
 		return nil, errors.New("new sessions: the maximum token age must not be negative")
 	}
-	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway), jwt.WithTimeFunc(now)}
+	// iat is checked by verify, against iatAhead: the library would apply
+	// leeway to it.
+	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(leeway), jwt.WithTimeFunc(now)}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
@@ -98,8 +119,9 @@ func (s *Sessions) Ready() error {
 // Authenticate verifies a bearer token: signature and algorithm, a kid in
 // JWKS mode, no crit header (no extension is understood here, so RFC 7515
 // requires refusing any that is declared critical), claims of the right
-// JSON types (see claims), exp and iat present, exp not passed, iat not in
-// the future nor older than the maximum age when one is set, issuer and
+// JSON types (see claims), exp and iat present, exp not passed, iat at most
+// iatAhead ahead of now (see iatAhead) and not older than the maximum age
+// when one is set, issuer and
 // audience when configured, sub an account id (models.ValidateUserID, so a
 // NUL or any other character no id has is refused before any query) and an
 // existing account's, matched exactly. A token issued (iat, whole seconds)
@@ -149,6 +171,8 @@ func (s *Sessions) verify(ctx context.Context, bearer string) (*claims, error) {
 	case err != nil:
 		return nil, errRefused
 	case c.IssuedAt == nil || models.ValidateUserID(c.Subject) != nil:
+		return nil, errRefused
+	case c.IssuedAt.After(s.now().Add(iatAhead)):
 		return nil, errRefused
 	case s.maxAge > 0 && s.now().Sub(c.IssuedAt.Time) > s.maxAge:
 		return nil, errRefused

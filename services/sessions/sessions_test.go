@@ -101,6 +101,10 @@ func TestAuthenticateHS256(t *testing.T) {
 			{"no exp", sign(func(c jwt.MapClaims) { delete(c, "exp") }), models.ErrUnauthenticated},
 			{"no iat", sign(func(c jwt.MapClaims) { delete(c, "iat") }), models.ErrUnauthenticated},
 			{"iat in the future", sign(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }), models.ErrUnauthenticated},
+			{"iat 20 s ahead, within exp's leeway", sign(func(c jwt.MapClaims) { c["iat"] = now.Add(20 * time.Second).Unix() }), models.ErrUnauthenticated},
+			{"iat 2 s ahead", sign(func(c jwt.MapClaims) { c["iat"] = now.Add(2 * time.Second).Unix() }), models.ErrUnauthenticated},
+			{"iat 1 s ahead", sign(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Second).Unix() }), nil},
+			{"exp 20 s ago, within the leeway", sign(func(c jwt.MapClaims) { c["exp"] = now.Add(-20 * time.Second).Unix() }), nil},
 			{"not before in the future", sign(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }), models.ErrUnauthenticated},
 			{"iat as a string", raw(`{"sub":%q,"iat":"%d","exp":%d}`, u.ID, iat, exp), models.ErrUnauthenticated},
 			{"exp as a string", raw(`{"sub":%q,"iat":%d,"exp":"%d"}`, u.ID, iat, exp), models.ErrUnauthenticated},
@@ -135,6 +139,36 @@ func TestAuthenticateHS256(t *testing.T) {
 					t.Fatalf("got user %q, want %q", got.UserID, u.ID)
 				}
 			})
+		}
+	})
+}
+
+// TestAheadOfClockDoesNotOutliveChange: a bearer whose iat is ahead of the
+// service's clock, by less than the leeway exp and nbf get, does not outlive
+// a password change made before that iat. Such a token was issued by a
+// clock running ahead, so its claimed issue says nothing about whether it
+// came before the change; a sign-in after the change (iat not ahead) still
+// works.
+func TestAheadOfClockDoesNotOutliveChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		change := time.Now().UTC().Truncate(time.Second)
+		u := mustAccount(t, db, "ahead", change)
+		now := change.Add(2 * time.Second)
+		s, err := New(context.Background(), db, config.Auth{}, secret, func() time.Time { return now }, discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bearer := func(iat time.Time) string {
+			return mustSign(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": u.ID, "iat": iat.Unix(), "exp": now.Add(time.Hour).Unix()}, "")
+		}
+		if _, err := s.Authenticate(context.Background(), bearer(change.Add(20*time.Second))); !errors.Is(err, models.ErrUnauthenticated) {
+			t.Errorf("iat 20 s after the change, 18 s ahead of the clock: got %v, want ErrUnauthenticated", err)
+		}
+		if _, err := s.Authenticate(context.Background(), bearer(change.Add(-time.Second))); !errors.Is(err, models.ErrStaleSession) {
+			t.Errorf("iat a second before the change: got %v, want ErrStaleSession", err)
+		}
+		if got, err := s.Authenticate(context.Background(), bearer(now)); err != nil || got.UserID != u.ID {
+			t.Errorf("sign-in after the change: got %+v %v, want the account's session", got, err)
 		}
 	})
 }

@@ -2,7 +2,7 @@
 // a running `accountpw serve` (built from this tree) on PostgreSQL, driven
 // over HTTP, beside references measured in the same run.
 //
-//	go run ./.ci/pipeline [-modes email,drain,lag,hashing,sqlite] [-runs 3]
+//	go run ./.ci/pipeline [-modes email,drain,lag,hashing,sqlite,admin] [-runs 3]
 //
 // Modes:
 //
@@ -21,6 +21,10 @@
 //	         a warm-up, against raw argon2id (64 MiB, t=3, p=4) measured in
 //	         this process at the same concurrency.
 //	sqlite   the email mode against the embedded SQLite default.
+//	admin    the admin API: sign-in checks at c=1 and c=2 against raw
+//	         argon2id in the same rounds, known and unknown accounts' medians
+//	         interleaved, and the import's lines/s (1,000 lines a call, one
+//	         client and two) beside pgbench in the same run.
 //	replicas three serve processes behind HAProxy on one PostgreSQL, under
 //	         3,000 {"email"} from many client addresses, 50 resets and 50
 //	         changes, while one replica is killed (SIGKILL) and restarted and
@@ -61,7 +65,7 @@ type options struct {
 func main() {
 	var o options
 	var modes string
-	flag.StringVar(&modes, "modes", "email,drain,lag,hashing,sqlite", "what to measure, comma-separated (also: replicas)")
+	flag.StringVar(&modes, "modes", "email,drain,lag,hashing,sqlite,admin", "what to measure, comma-separated (also: replicas)")
 	flag.StringVar(&o.bin, "bin", "", "accountpw binary (default: build one)")
 	flag.StringVar(&o.admin, "admin", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "maintenance database")
 	flag.IntVar(&o.runs, "runs", 3, "runs of each mode")
@@ -119,7 +123,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		fn   func(context.Context, options, int) (any, error)
 	}
 	for _, s := range []step{{"email", emailMode}, {"drain", drainMode}, {"lag", lagMode},
-		{"hashing", hashingMode}, {"sqlite", sqliteMode}, {"replicas", replicasMode}} {
+		{"hashing", hashingMode}, {"sqlite", sqliteMode}, {"admin", adminMode}, {"replicas", replicasMode}} {
 		if !o.modes[s.name] {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,11 +133,12 @@ func seedWith(ctx context.Context, url string, addrs []string, phc string) error
 	return nil
 }
 
-// server is a running `accountpw serve`.
+// server is a running `accountpw serve`; admin is the admin listener's base
+// URL when env turns it on.
 type server struct {
-	base, log string
-	cmd       *exec.Cmd
-	started   time.Time
+	base, admin, log string
+	cmd              *exec.Cmd
+	started          time.Time
 }
 
 // baseEnv is production configuration: limits on, argon2id 64 MiB/3/4,
@@ -195,10 +197,17 @@ func startServe(ctx context.Context, bin, dir string, env []string) (*server, er
 		return nil, err
 	}
 	f.Close()
+	wantAdmin := slices.ContainsFunc(env, func(kv string) bool {
+		return strings.HasPrefix(kv, "ACCOUNTPW_ADMIN_ADDR=") && kv != "ACCOUNTPW_ADMIN_ADDR="
+	})
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if addr := listening(logPath); addr != "" {
-			s.base = "http://" + addr
+		addrs := listening(logPath)
+		if addrs["listening"] != "" && (!wantAdmin || addrs["admin listening"] != "") {
+			s.base = "http://" + addrs["listening"]
+			if wantAdmin {
+				s.admin = "http://" + addrs["admin listening"]
+			}
 			return s, nil
 		}
 		if cmd.ProcessState != nil {
@@ -216,21 +225,24 @@ func startServe(ctx context.Context, bin, dir string, env []string) (*server, er
 	return nil, fmt.Errorf("serve did not listen within 60 s:\n%s", b)
 }
 
-func listening(path string) string {
+// listening returns the addresses serve's log names so far, by message
+// ("listening", "admin listening").
+func listening(path string) map[string]string {
+	out := map[string]string{}
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return out
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var l struct{ Msg, Addr string }
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "listening" {
-			return l.Addr
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Addr != "" {
+			out[l.Msg] = l.Addr
 		}
 	}
-	return ""
+	return out
 }
 
 // stop sends SIGTERM and waits.

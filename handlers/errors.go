@@ -28,6 +28,7 @@ var statusOf = map[models.Kind]int{
 	models.KindRateLimited:      http.StatusTooManyRequests,
 	models.KindUnavailable:      http.StatusServiceUnavailable,
 	models.KindInternal:         http.StatusInternalServerError,
+	models.KindRequestTimeout:   http.StatusRequestTimeout,
 }
 
 // Errors that only the HTTP layer produces. They are *models.Error values so
@@ -41,6 +42,10 @@ var (
 		Message: "The body is larger than 8192 bytes."}
 	errUnsupportedMedia = &models.Error{Kind: models.KindUnsupportedMedia, Code: "unsupported_media_type",
 		Message: "Send the body as Content-Type: application/json (charset=utf-8 is the only parameter allowed)."}
+	// errBodyTimeout is a body that stopped arriving: the client's fault, so
+	// a 4xx, never the 503 of a service that could not answer in time.
+	errBodyTimeout = &models.Error{Kind: models.KindRequestTimeout, Code: "body_timeout",
+		Message: "The request body did not arrive in time. Send the request again, with its whole body."}
 	errBadRequest = &models.Error{Kind: models.KindInvalid, Code: "bad_request",
 		Message: "The request could not be understood."}
 	errInternal = &models.Error{Kind: models.KindInternal, Code: "internal",
@@ -136,6 +141,10 @@ func (s *server) handleError(err error, c echo.Context) {
 		h.Set(echo.HeaderWWWAuthenticate, wwwAuthenticate(c.Request()))
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set(echo.HeaderRetryAfter, retryAfter(e.RetryAfter))
+	case http.StatusRequestTimeout:
+		// RFC 9110 §15.5.9: the rest of the request may still come, and it
+		// must not be read as the next one.
+		h.Set(echo.HeaderConnection, "close")
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -202,6 +211,7 @@ var titles = map[string]string{
 	"not_found":              "Not found",
 	"method_not_allowed":     "Method not allowed",
 	"body_too_large":         "Body too large",
+	"body_timeout":           "Request body timed out",
 	"unsupported_media_type": "Unsupported media type",
 	"rate_limited":           "Too many requests",
 	"busy":                   "Service busy",

@@ -131,7 +131,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	for kind := models.KindInternal; kind <= models.KindUnavailable; kind++ {
+	for kind := models.KindInternal; kind <= models.KindRequestTimeout; kind++ {
 		if statusOf[kind] == 0 {
 			t.Errorf("kind %d has no status", kind)
 		}

@@ -66,8 +66,8 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			code, _ := c.Get(ctxProblemCode).(string)
 			lvl := slog.LevelInfo
-			if clientGone(c) {
-				lvl = slog.LevelDebug // a disconnect, not an event of the service
+			if clientGone(c) || code == errBodyTimeout.Code {
+				lvl = slog.LevelDebug // a disconnect or a stall, not an event of the service
 			}
 			log.LogAttrs(c.Request().Context(), lvl, "http",
 				slog.String("method", v.Method), slog.String("route", v.RoutePath),

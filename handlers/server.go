@@ -44,7 +44,9 @@ type Options struct {
 	// proxy terminates TLS (the proxy sends HSTS).
 	TLS bool
 	// RequestTimeout bounds the context every service call gets; a call that
-	// runs out of it answers 503. Zero means 10 s.
+	// runs out of it answers 503. Zero means 10 s. A request's body must
+	// arrive within half of it, else the answer is 408 body_timeout: the
+	// other half is left for counting the request and answering.
 	RequestTimeout time.Duration
 	// ChangePasswordURL is where /.well-known/change-password redirects
 	// (302): a local path or an absolute http(s) URL, anything else makes
@@ -65,6 +67,8 @@ type Options struct {
 type server struct {
 	svc Service
 	log *slog.Logger
+	// bodyTimeout is how long a request body may take to arrive.
+	bodyTimeout time.Duration
 }
 
 // New returns an Echo instance with every route and middleware of accountpw
@@ -77,6 +81,7 @@ func New(svc Service, opts Options) *echo.Echo {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	s.bodyTimeout = opts.RequestTimeout / 2
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)

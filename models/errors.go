@@ -24,6 +24,7 @@ const (
 	KindPolicy                       // 422: the new password breaks the policy
 	KindRateLimited                  // 429
 	KindUnavailable                  // 503: a dependency or the hashing capacity is exhausted
+	KindRequestTimeout               // 408: the client stopped sending its request before it was complete
 )
 
 // Error is an outcome a client can act on. Code is the stable machine-readable

@@ -49,7 +49,8 @@ const (
 
 // Tuning holds the queue's internal timings, which operators do not set.
 type Tuning struct {
-	// RetryBase is the first backoff step after a failed delivery.
+	// RetryBase is the shortest wait before the first retry after a failed
+	// delivery, which comes within RetryBase and twice it (see backoff).
 	RetryBase time.Duration
 	// PollInterval is how often idle workers look for jobs without being
 	// told about new ones.

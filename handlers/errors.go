@@ -146,14 +146,17 @@ func (s *server) handleError(err error, c echo.Context) {
 		// must not be read as the next one.
 		h.Set(echo.HeaderConnection, "close")
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
 	body, _ := json.Marshal(problem{
 		Type: problemBase + e.Code, Title: titleOf(e.Code, status), Status: status,
 		Detail: e.Message, Code: e.Code, Field: e.Field, RequestID: rid,
 	})
+	// HEAD gets the GET's headers, the length of the body it does not get
+	// included (RFC 9110 §9.3.2).
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
 	_ = c.Blob(status, "application/problem+json", body)
 }
 

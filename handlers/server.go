@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -187,7 +188,7 @@ var (
 
 // healthz answers liveness probes: the process serves HTTP.
 func (s *server) healthz(c echo.Context) error {
-	return c.JSONBlob(http.StatusOK, healthyBody)
+	return fixedJSON(c, http.StatusOK, healthyBody)
 }
 
 // readyTimeout bounds a readiness probe: a prober that waits longer than
@@ -204,10 +205,20 @@ func (s *server) readyz(c echo.Context) error {
 	if err := s.svc.Ready(ctx); err != nil {
 		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
-	return c.JSONBlob(http.StatusOK, readyBody)
+	return fixedJSON(c, http.StatusOK, readyBody)
+}
+
+// fixedJSON answers with a body known in full, and says its length: a HEAD
+// request's answer (withoutBody) must carry the same Content-Length as the
+// GET's, and net/http computes one only for a body it has seen.
+func fixedJSON(c echo.Context, status int, body []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.JSONBlob(status, body)
 }
 
 // withoutBody makes a HEAD request's handler write headers and status only.
+// Every GET route therefore states its Content-Length itself (fixedJSON,
+// servePage, redirectTo, handleError).
 func withoutBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Writer = bodyless{c.Response().Writer}

@@ -29,8 +29,8 @@ func TestMethodNotAllowed(t *testing.T) {
 			} else {
 				mustProblem(t, rec, 405, "method_not_allowed")
 			}
-			if got := f.methods(); got != "" {
-				t.Errorf("got calls %q, want none", got)
+			if got := f.methods(); got != "Admit" {
+				t.Errorf("got calls %q, want only Admit (every request to the resource counts)", got)
 			}
 		})
 	}

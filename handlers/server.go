@@ -117,12 +117,12 @@ func New(svc Service, opts Options) *echo.Echo {
 				return fmt.Errorf("panic: %w\n%s", err, stack)
 			},
 		}),
-		allowMethods(allow),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Timeout: opts.RequestTimeout,
 			// handleError maps context.DeadlineExceeded to 503 itself.
 			ErrorHandler: func(err error, _ echo.Context) error { return err },
 		}),
+		allowMethods(allow, s.admitRefused),
 	)
 
 	var resource []echo.MiddlewareFunc
@@ -132,7 +132,7 @@ func New(svc Service, opts Options) *echo.Echo {
 		}
 		resource = append(resource, cors(opts.CORSOrigins))
 	}
-	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery})...)
+	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery(s.admitRefused)})...)
 	if len(resource) > 0 {
 		// The CORS middleware answers every OPTIONS itself; this is never reached.
 		add(echo.OPTIONS, passwordPath, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, resource...)
@@ -154,6 +154,17 @@ func New(svc Service, opts Options) *echo.Echo {
 	get("/healthz", s.healthz)
 	get("/readyz", s.readyz)
 	return e
+}
+
+// admitRefused counts a request to the password resource that is refused
+// before its handler runs (a query string, another method) against the
+// client ceiling, as every request to the resource is counted: over the
+// ceiling the answer is its 429. Other paths count nothing.
+func (s *server) admitRefused(c echo.Context) error {
+	if c.Path() != passwordPath {
+		return nil
+	}
+	return s.svc.Admit(c.Request().Context(), clientOf(c))
 }
 
 // ipExtractor believes X-Forwarded-For only from the listed proxies.

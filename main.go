@@ -106,8 +106,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 		Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// TLS 1.2 and 1.3 only, with Go's default (AEAD, forward secret) suites.
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+		// TLS 1.2 and 1.3 only. TLS 1.2 with forward-secret AEAD suites
+		// only (Mozilla's "intermediate"): Go's defaults still offer
+		// ECDHE with AES-CBC-SHA, whose MAC-then-encrypt invites padding
+		// oracles. TLS 1.3's suites are all AEAD and not configurable.
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		}},
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {

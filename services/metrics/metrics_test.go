@@ -206,7 +206,7 @@ var allowedLabels = map[string]*regexp.Regexp{
 	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other)$`),
 	"status":    regexp.MustCompile(`^[1-5][0-9][0-9]$`),
 	"kind":      regexp.MustCompile(`^(reset|notice|webhook)$`),
-	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone)$`),
+	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|link_used|gone)$`),
 	"state":     regexp.MustCompile(`^(available|scheduled|pending|running|retryable|completed|cancelled|discarded)$`),
 	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password)$`),
 	"code":      regexp.MustCompile(`^password_(too_short|too_long|invalid_character|blocklisted|predictable|context|breached)$`),

@@ -16,7 +16,7 @@ import (
 var (
 	// deliveryOutcomes are the outcomes of each kind the queue delivers.
 	deliveryOutcomes = map[string][]string{
-		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
+		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account", "link_used"},
 		models.MessageNotice: {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
 		queue.KindWebhook:    {"sent", "retry", "throttled", "dead_letter", "expired", "gone"},
 	}

@@ -72,7 +72,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	)
 	if cfg.Metrics.Enabled() {
 		b := cli.ReadBuild()
-		m = metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision}, log)
+		m = metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision}, log,
+			metrics.Options{MergeResetOutcomes: cfg.Metrics.MergeResetOutcomes})
 		opts.Observer, observer = m, m
 	}
 	a, err := services.Open(ctx, cfg, log, opts)

@@ -84,6 +84,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	var ms *metrics.Server
 	if m != nil {
 		m.WatchQueue(a.DB)
+		m.WatchReady(a.Passwords.Ready)
 		if ms, err = m.Listen(cfg.Metrics.Addr); err != nil {
 			return err
 		}

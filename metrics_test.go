@@ -206,6 +206,7 @@ func TestMetrics(t *testing.T) {
 		{"accountpw_password_hash_duration_seconds", nil, 4},
 		{"accountpw_password_hash_busy_total", nil, 0},
 		{"accountpw_mail_queue_count_failures_total", nil, 0},
+		{"accountpw_ready", nil, 1},
 	} {
 		if got := value(fams, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

@@ -119,4 +119,14 @@ func TestExpiredJobIsDeadLetterAndCannotBeRetried(t *testing.T) {
 	if err := q.Retry(context.Background(), dl[0].ID+1000); !errors.Is(err, ErrNotDeadLetter) {
 		t.Fatalf("retry of an unknown id: got %v, want ErrNotDeadLetter", err)
 	}
+	// What cannot be sent again can be dropped, and is then gone.
+	if err := q.Drop(context.Background(), dl[0].ID+1000); !errors.Is(err, ErrNotDeadLetter) {
+		t.Fatalf("drop of an unknown id: got %v, want ErrNotDeadLetter", err)
+	}
+	if err := q.Drop(context.Background(), dl[0].ID); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	if dl, err = q.DeadLetters(context.Background(), 10); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters after the drop: %v, %v; want none", dl, err)
+	}
 }

@@ -21,7 +21,8 @@ import (
 // release it.
 type writeFaults struct {
 	mu    sync.Mutex
-	fault error // the last such failure since writes last worked; nil: none seen
+	fault error  // the last such failure since writes last worked; nil: none seen
+	seen  uint64 // how many were seen, so a check forgets none newer than itself
 }
 
 // SQLite primary result codes of a database that cannot be written.
@@ -42,6 +43,7 @@ func (d *DB) noteWriteFault(err error) {
 	case sqliteReadOnlyCode, sqliteIOErrCode, sqliteFullCode:
 		d.writes.mu.Lock()
 		d.writes.fault = err
+		d.writes.seen++
 		d.writes.mu.Unlock()
 	}
 }
@@ -53,7 +55,7 @@ func (d *DB) noteWriteFault(err error) {
 // (unavailable) with the fault that started the checks.
 func (d *DB) checkWrites(ctx context.Context) error {
 	d.writes.mu.Lock()
-	fault := d.writes.fault
+	fault, seen := d.writes.fault, d.writes.seen
 	d.writes.mu.Unlock()
 	if fault == nil {
 		return nil
@@ -71,7 +73,7 @@ func (d *DB) checkWrites(ctx context.Context) error {
 		return classify("check writes", fmt.Errorf("%w (writes failed before: %w)", err, fault))
 	}
 	d.writes.mu.Lock()
-	if d.writes.fault == fault { // not a newer one, seen meanwhile
+	if d.writes.seen == seen { // none newer was seen meanwhile
 		d.writes.fault = nil
 	}
 	d.writes.mu.Unlock()

@@ -75,7 +75,7 @@ func TestCommandLine(t *testing.T) {
 		{"users import with two files", []string{"users", "import", "a.jsonl", "b.jsonl"}, 2, nil, []string{"accepts at most 1 arg(s), received 2"}, false},
 		{"users import of a missing file", []string{"users", "import", "missing.jsonl"}, 1, nil, []string{"accountpw: users import: open missing.jsonl: no such file or directory"}, false},
 		{"token for a sub that cannot be an id", []string{"token", "--user-id", "a b"}, 2, nil, []string{"--user-id: an account id"}, false},
-		{"subcommand missing", []string{"mail"}, 2, nil, []string{`"accountpw mail" needs a command: failed or retry`, "Usage:"}, false},
+		{"subcommand missing", []string{"mail"}, 2, nil, []string{`"accountpw mail" needs a command: failed, retry or drop`, "Usage:"}, false},
 		{"users subcommand missing", []string{"users"}, 2, nil, []string{`"accountpw users" needs a command: create, import, show, list, set-email or delete`}, false},
 		{"unknown flag", []string{"--bogus"}, 2, nil, []string{"accountpw: unknown flag: --bogus", "Usage:"}, false},
 		{"unknown flag of a subcommand", []string{"token", "--user", "x"}, 2, nil, []string{"unknown flag: --user", "accountpw token --user-id ID"}, false},

@@ -73,7 +73,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	)
 	if cfg.Metrics.Enabled() {
 		b := cli.ReadBuild()
-		m = metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision}, log)
+		m = metrics.New(metrics.Build{Version: b.Version, Revision: b.Revision}, log,
+			metrics.Options{MergeResetOutcomes: cfg.Metrics.MergeResetOutcomes})
 		opts.Observer, observer = m, m
 	}
 	a, err := services.Open(ctx, cfg, log, opts)
@@ -84,6 +85,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 	var ms *metrics.Server
 	if m != nil {
 		m.WatchQueue(a.DB)
+		m.WatchReady(a.Passwords.Ready)
 		if ms, err = m.Listen(cfg.Metrics.Addr); err != nil {
 			return err
 		}
@@ -197,7 +199,14 @@ func httpServer(h http.Handler, log *slog.Logger) *http.Server {
 		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// TLS 1.2 and 1.3 only, with Go's default (AEAD, forward secret) suites.
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+		// TLS 1.2 and 1.3 only. TLS 1.2 with forward-secret AEAD suites
+		// only (Mozilla's "intermediate"): Go's defaults still offer
+		// ECDHE with AES-CBC-SHA, whose MAC-then-encrypt invites padding
+		// oracles. TLS 1.3's suites are all AEAD and not configurable.
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		}},
 	}
 }

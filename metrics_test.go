@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ var allowedLabelValues = map[string]*regexp.Regexp{
 	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other|put_account|get_account|list_accounts|delete_account|import_accounts|password_reset|verify_password)$`),
 	"status":    regexp.MustCompile(`^[1-5][0-9][0-9]$`),
 	"kind":      regexp.MustCompile(`^(reset|notice|webhook)$`),
-	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone|valid|invalid|limited|rehashed)$`),
+	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|link_used|done|gone|valid|invalid|limited|rehashed)$`),
 	"state":     regexp.MustCompile(`^(available|scheduled|pending|running|retryable|completed|cancelled|discarded)$`),
 	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password|sign_in_ip|sign_in_account)$`),
 	"code":      regexp.MustCompile(`^password_(too_short|too_long|invalid_character|blocklisted|predictable|context|breached)$`),
@@ -205,6 +206,7 @@ func TestMetrics(t *testing.T) {
 		{"accountpw_password_hash_duration_seconds", nil, 4},
 		{"accountpw_password_hash_busy_total", nil, 0},
 		{"accountpw_mail_queue_count_failures_total", nil, 0},
+		{"accountpw_ready", nil, 1},
 	} {
 		if got := value(fams, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -268,5 +270,42 @@ func TestMetricsOff(t *testing.T) {
 	})
 	if strings.Contains(logs.String(), "metrics listening") {
 		t.Fatalf("metrics served although off\n%s", logs)
+	}
+}
+
+// With ACCOUNTPW_METRICS_MERGE_RESET_OUTCOMES a scrape cannot tell a reset
+// request for an account from one for an address without an account: both
+// emails end as outcome done, no series says sent or no_account for reset
+// emails, and the delivery lag heard of neither.
+func TestMetricsMergeResetOutcomes(t *testing.T) {
+	env := map[string]string{
+		"ACCOUNTPW_DATABASE_PATH":                filepath.Join(t.TempDir(), "data", "accountpw.db"),
+		"ACCOUNTPW_METRICS_MERGE_RESET_OUTCOMES": "true",
+		"ACCOUNTPW_PASSWORD_ARGON2_MEMORY_KIB":   "19456", "ACCOUNTPW_PASSWORD_ARGON2_TIME": "2",
+		"ACCOUNTPW_PASSWORD_ARGON2_THREADS": "1",
+	}
+	base, logs := startServe(t, env)
+	metrics := metricsURL(t, logs)
+	runCmd(t, env, "velvet orbit copper lantern\n", "users", "create", "--email", "known@example.org", "--password-stdin")
+	wantStatus(t, put(t, base, "", `{"email":"known@example.org"}`), http.StatusAccepted)
+	wantStatus(t, put(t, base, "", `{"email":"nobody@example.org"}`), http.StatusAccepted)
+	var fams map[string]*dto.MetricFamily
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		fams, _ = scrape(t, metrics)
+		if value(fams, "accountpw_mail_deliveries_total", "kind", "reset", "outcome", "done") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two reset emails were not counted as done within 20 s\n%s", logs)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the outcome of asynchronous sends
+	}
+	for _, o := range []string{"sent", "no_account", "link_used"} {
+		if v := value(fams, "accountpw_mail_deliveries_total", "kind", "reset", "outcome", o); v != -1 {
+			t.Errorf("reset emails' outcome %s is exposed (%v)", o, v)
+		}
+	}
+	if v := value(fams, "accountpw_mail_delivery_lag_seconds"); v != 0 {
+		t.Errorf("the delivery lag counted %v reset emails, want none", v)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,8 @@ func mustCert(t *testing.T) (string, string) {
 	return cert, keyPath
 }
 
-// Served over TLS: only TLS 1.2 and later, and HSTS on every answer.
+// Served over TLS: only TLS 1.2 and later, only AEAD suites under TLS 1.2
+// (no CBC), and HSTS on every answer.
 func TestServesTLS(t *testing.T) {
 	cert, key := mustCert(t)
 	base, _ := startServe(t, map[string]string{
@@ -70,6 +72,27 @@ func TestServesTLS(t *testing.T) {
 	}
 	if _, err := client(tls.VersionTLS11).Get(base + "/healthz"); err == nil {
 		t.Error("a TLS 1.1 client must be refused")
+	}
+	// Every TLS 1.2 suite Go implements for this (ECDSA) certificate: the
+	// AEAD ones are taken, the CBC ones refused.
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if !strings.HasPrefix(cs.Name, "TLS_ECDHE_ECDSA_WITH_") || !slices.Contains(cs.SupportedVersions, tls.VersionTLS12) {
+			continue
+		}
+		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, //nolint:gosec // self-signed test certificate
+			MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{cs.ID}}}
+		resp, err := (&http.Client{Transport: tr}).Get(base + "/healthz")
+		aead := strings.Contains(cs.Name, "_GCM_") || strings.Contains(cs.Name, "CHACHA20_POLY1305")
+		switch {
+		case aead && err != nil:
+			t.Errorf("%s: refused, want it taken: %v", cs.Name, err)
+		case !aead && err == nil:
+			t.Errorf("%s: taken, want only AEAD suites under TLS 1.2", cs.Name)
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		tr.CloseIdleConnections()
 	}
 }
 

@@ -59,6 +59,8 @@ type AdminOptions struct {
 type adminServer struct {
 	svc AdminService
 	log *slog.Logger
+	// bodyTimeout is how long a request body may take to arrive.
+	bodyTimeout time.Duration
 }
 
 // NewAdmin returns the admin API's Echo instance, for a listener of its own.
@@ -71,6 +73,7 @@ func NewAdmin(svc AdminService, opts AdminOptions) *echo.Echo {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	a.bodyTimeout = opts.RequestTimeout / 2
 	errs := &server{log: a.log, realm: adminRealm}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -94,7 +97,7 @@ func NewAdmin(svc AdminService, opts AdminOptions) *echo.Echo {
 		securityHeaders(opts.TLS),
 		accessLog(a.log),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisableStackAll: true}),
-		allowMethods(allow),
+		allowMethods(allow, func(echo.Context) error { return nil }), // the admin API has no client ceiling
 		keys.authenticate(a.log),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Timeout:      opts.RequestTimeout,

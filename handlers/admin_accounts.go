@@ -138,7 +138,7 @@ func (a *adminServer) putAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBodyOf(c, accountBodyRule)
+	body, err := readBodyOf(c, accountBodyRule, a.bodyTimeout)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (a *adminServer) importAccounts(c echo.Context) error {
 		}
 		dryRun = values[0] == "true"
 	}
-	body, err := readBodyOf(c, importBodyRule)
+	body, err := readBodyOf(c, importBodyRule, a.bodyTimeout)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (a *adminServer) passwordReset(c echo.Context) error {
 	}
 	deliver := deliverEmail
 	if r := c.Request(); r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-		body, err := readBody(c)
+		body, err := readBody(c, a.bodyTimeout)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (a *adminServer) verifyPassword(c echo.Context) error {
 	if err := noQuery(c); err != nil {
 		return err
 	}
-	body, err := readBody(c)
+	body, err := readBody(c, a.bodyTimeout)
 	if err != nil {
 		return err
 	}

@@ -139,3 +139,45 @@ func TestCeilingComesFirstForEveryShape(t *testing.T) {
 		})
 	}
 }
+
+// Requests to the resource refused before its handler runs count against
+// the ceiling too: over it, a query string or another method is its 429,
+// and nothing else is asked of the service. Another path's 405 counts
+// nothing.
+func TestCeilingCountsRefusedRequests(t *testing.T) {
+	withQuery := put(emailBody)
+	withQuery.URL.RawQuery = "token=x"
+	bareQuery := put(emailBody)
+	bareQuery.URL.ForceQuery = true
+	for _, tt := range []struct {
+		name string
+		req  *http.Request
+	}{
+		{"query string", withQuery},
+		{"bare question mark", bareQuery},
+		{"POST", httptest.NewRequest(http.MethodPost, passwordPath, strings.NewReader(emailBody))},
+		{"GET", httptest.NewRequest(http.MethodGet, passwordPath, nil)},
+		{"HEAD", httptest.NewRequest(http.MethodHead, passwordPath, nil)},
+		{"OPTIONS without CORS", httptest.NewRequest(http.MethodOptions, passwordPath, nil)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.errs = map[string]error{"Admit": models.RateLimited(9 * time.Second)}
+			rec := serve(f, Options{}, tt.req)
+			if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "9" {
+				t.Errorf("got %d, Retry-After %q; want 429, 9", rec.Code, rec.Header().Get("Retry-After"))
+			}
+			if got := f.methods(); got != "Admit" {
+				t.Errorf("got calls %q, want only Admit", got)
+			}
+		})
+	}
+	f := newFake()
+	f.errs = map[string]error{"Admit": models.RateLimited(9 * time.Second)}
+	if rec := serve(f, Options{}, httptest.NewRequest(http.MethodPost, "/healthz", nil)); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /healthz: got %d, want 405", rec.Code)
+	}
+	if got := f.methods(); got != "" {
+		t.Errorf("POST /healthz: got calls %q, want none", got)
+	}
+}

@@ -78,8 +78,8 @@ func TestQueryStringRefused(t *testing.T) {
 			rec := serve(f, Options{}, r)
 			mustProblem(t, rec, http.StatusBadRequest, "query_not_allowed")
 			mustBaseHeaders(t, rec)
-			if got := f.methods(); got != "" {
-				t.Errorf("got calls %q, want none", got)
+			if got := f.methods(); got != "Admit" {
+				t.Errorf("got calls %q, want only Admit (every request to the resource counts)", got)
 			}
 		})
 	}

@@ -29,6 +29,7 @@ var statusOf = map[models.Kind]int{
 	models.KindUnavailable:      http.StatusServiceUnavailable,
 	models.KindInternal:         http.StatusInternalServerError,
 	models.KindConflict:         http.StatusConflict,
+	models.KindRequestTimeout:   http.StatusRequestTimeout,
 }
 
 // Errors that only the HTTP layer produces. They are *models.Error values so
@@ -42,6 +43,10 @@ var (
 		Message: "The body is larger than 8192 bytes."}
 	errUnsupportedMedia = &models.Error{Kind: models.KindUnsupportedMedia, Code: "unsupported_media_type",
 		Message: "Send the body as Content-Type: application/json (charset=utf-8 is the only parameter allowed)."}
+	// errBodyTimeout is a body that stopped arriving: the client's fault, so
+	// a 4xx, never the 503 of a service that could not answer in time.
+	errBodyTimeout = &models.Error{Kind: models.KindRequestTimeout, Code: "body_timeout",
+		Message: "The request body did not arrive in time. Send the request again, with its whole body."}
 	errBadRequest = &models.Error{Kind: models.KindInvalid, Code: "bad_request",
 		Message: "The request could not be understood."}
 	errInternal = &models.Error{Kind: models.KindInternal, Code: "internal",
@@ -149,15 +154,22 @@ func (s *server) handleError(err error, c echo.Context) {
 		h.Set(echo.HeaderWWWAuthenticate, wwwAuthenticate(c.Request(), s.realm))
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set(echo.HeaderRetryAfter, retryAfter(e.RetryAfter))
-	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
+	case http.StatusRequestTimeout:
+		// RFC 9110 §15.5.9: the rest of the request may still come, and it
+		// must not be read as the next one.
+		h.Set(echo.HeaderConnection, "close")
 	}
 	body, _ := json.Marshal(problem{
 		Type: problemBase + e.Code, Title: titleOf(e.Code, status), Status: status,
 		Detail: e.Message, Code: e.Code, Field: e.Field, RequestID: rid,
 	})
+	// HEAD gets the GET's headers, the length of the body it does not get
+	// included (RFC 9110 §9.3.2).
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
 	_ = c.Blob(status, "application/problem+json", body)
 }
 
@@ -215,6 +227,7 @@ var titles = map[string]string{
 	"not_found":              "Not found",
 	"method_not_allowed":     "Method not allowed",
 	"body_too_large":         "Body too large",
+	"body_timeout":           "Request body timed out",
 	"unsupported_media_type": "Unsupported media type",
 	"rate_limited":           "Too many requests",
 	"busy":                   "Service busy",

@@ -29,8 +29,8 @@ func TestMethodNotAllowed(t *testing.T) {
 			} else {
 				mustProblem(t, rec, 405, "method_not_allowed")
 			}
-			if got := f.methods(); got != "" {
-				t.Errorf("got calls %q, want none", got)
+			if got := f.methods(); got != "Admit" {
+				t.Errorf("got calls %q, want only Admit (every request to the resource counts)", got)
 			}
 		})
 	}
@@ -131,7 +131,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	for kind := models.KindInternal; kind <= models.KindUnavailable; kind++ {
+	for kind := models.KindInternal; kind <= models.KindRequestTimeout; kind++ {
 		if statusOf[kind] == 0 {
 			t.Errorf("kind %d has no status", kind)
 		}

@@ -66,8 +66,8 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			code, _ := c.Get(ctxProblemCode).(string)
 			lvl := slog.LevelInfo
-			if clientGone(c) {
-				lvl = slog.LevelDebug // a disconnect, not an event of the service
+			if clientGone(c) || code == errBodyTimeout.Code {
+				lvl = slog.LevelDebug // a disconnect or a stall, not an event of the service
 			}
 			log.LogAttrs(c.Request().Context(), lvl, "http",
 				slog.String("method", v.Method), slog.String("route", v.RoutePath),
@@ -85,13 +85,18 @@ func latencyMS(d time.Duration) float64 { return float64(d.Microseconds()) / 100
 // allowMethods answers 405 with the route's own Allow header for any method
 // not registered on a known path. Echo's router would otherwise answer
 // OPTIONS itself with 204 and list OPTIONS in every Allow header, and for
-// methods it does not know it lists every method.
-func allowMethods(allow map[string][]string) echo.MiddlewareFunc {
+// methods it does not know it lists every method. A refused request is
+// first shown to admit, which may answer in its place (the client
+// ceiling's 429).
+func allowMethods(allow map[string][]string, admit func(echo.Context) error) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			methods, known := allow[c.Path()]
 			if !known || slices.Contains(methods, c.Request().Method) {
 				return next(c)
+			}
+			if err := admit(c); err != nil {
+				return err
 			}
 			c.Response().Header().Set(echo.HeaderAllow, strings.Join(methods, ", "))
 			return errMethodNotAllowed
@@ -100,13 +105,19 @@ func allowMethods(allow map[string][]string) echo.MiddlewareFunc {
 }
 
 // rejectQuery refuses any query string, even a bare "?": secrets belong in
-// the body, never in a URL that proxies and browsers record.
-func rejectQuery(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if u := c.Request().URL; u.RawQuery != "" || u.ForceQuery {
-			return models.ErrQueryNotAllowed
+// the body, never in a URL that proxies and browsers record. The refused
+// request is first shown to admit, which may answer in its place.
+func rejectQuery(admit func(echo.Context) error) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if u := c.Request().URL; u.RawQuery != "" || u.ForceQuery {
+				if err := admit(c); err != nil {
+					return err
+				}
+				return models.ErrQueryNotAllowed
+			}
+			return next(c)
 		}
-		return next(c)
 	}
 }
 

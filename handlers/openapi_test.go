@@ -136,7 +136,15 @@ func (c *contractChecker) check(r *http.Request, body []byte, rec *httptest.Resp
 	case errors.Is(err, routers.ErrPathNotFound):
 		return c.checkProblem(rec, http.StatusNotFound, "not_found")
 	case errors.Is(err, routers.ErrMethodNotAllowed):
-		if rec.Header().Get("Allow") == "" {
+		// The password resource counts refused methods against the client
+		// ceiling first (its description says so): over the ceiling, or
+		// without a database to count in, that answer comes instead.
+		switch {
+		case rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") != "":
+			return c.checkProblem(rec, http.StatusTooManyRequests, "rate_limited")
+		case rec.Code == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") != "":
+			return c.checkProblem(rec, http.StatusServiceUnavailable, "unavailable")
+		case rec.Header().Get("Allow") == "":
 			return errors.New("405 without an Allow header")
 		}
 		return c.checkProblem(rec, http.StatusMethodNotAllowed, "method_not_allowed")

@@ -75,6 +75,8 @@ func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // Changing Passwords") with a 302 to target.
 func redirectTo(target string) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// No body: said explicitly, so that HEAD answers the same as GET.
+		c.Response().Header().Set(echo.HeaderContentLength, "0")
 		return c.Redirect(http.StatusFound, target)
 	}
 }

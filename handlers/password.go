@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -25,10 +26,18 @@ var resetRequested = []byte(`{"status":"accepted","detail":"If an account exists
 // The body (at most 8 KiB) is read first, so that the shape is known.
 func (s *server) putPassword(c echo.Context) error {
 	ctx, client := c.Request().Context(), clientOf(c)
-	raw, err := readBody(c)
+	raw, err := readBody(c, s.bodyTimeout)
 	var body passwordBody
 	if err == nil {
 		body, err = decodeJSON(raw)
+	} else if ctx.Err() != nil {
+		// net/http ends the request's context when reading the connection
+		// fails (a stalled body, a client that hung up), but the request
+		// still counts and its 4xx is still written: count it on a context
+		// of its own, bounded like the request.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), s.bodyTimeout)
+		defer cancel()
 	}
 	if err == nil {
 		setOperation(c, operationOf(body.set)) // before the ceiling: a refused {"token","new"} is still a reset

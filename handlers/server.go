@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,7 +45,9 @@ type Options struct {
 	// proxy terminates TLS (the proxy sends HSTS).
 	TLS bool
 	// RequestTimeout bounds the context every service call gets; a call that
-	// runs out of it answers 503. Zero means 10 s.
+	// runs out of it answers 503. Zero means 10 s. A request's body must
+	// arrive within half of it, else the answer is 408 body_timeout: the
+	// other half is left for counting the request and answering.
 	RequestTimeout time.Duration
 	// ChangePasswordURL is where /.well-known/change-password redirects
 	// (302): a local path or an absolute http(s) URL, anything else makes
@@ -67,6 +70,8 @@ type server struct {
 	log *slog.Logger
 	// realm names the protection space in 401 challenges.
 	realm string
+	// bodyTimeout is how long a request body may take to arrive.
+	bodyTimeout time.Duration
 }
 
 // New returns an Echo instance with every route and middleware of accountpw
@@ -79,6 +84,7 @@ func New(svc Service, opts Options) *echo.Echo {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	s.bodyTimeout = opts.RequestTimeout / 2
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
@@ -113,12 +119,12 @@ func New(svc Service, opts Options) *echo.Echo {
 				return fmt.Errorf("panic: %w\n%s", err, stack)
 			},
 		}),
-		allowMethods(allow),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 			Timeout: opts.RequestTimeout,
 			// handleError maps context.DeadlineExceeded to 503 itself.
 			ErrorHandler: func(err error, _ echo.Context) error { return err },
 		}),
+		allowMethods(allow, s.admitRefused),
 	)
 
 	var resource []echo.MiddlewareFunc
@@ -128,7 +134,7 @@ func New(svc Service, opts Options) *echo.Echo {
 		}
 		resource = append(resource, cors(opts.CORSOrigins))
 	}
-	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery})...)
+	add(echo.PUT, passwordPath, s.putPassword, slices.Concat(resource, []echo.MiddlewareFunc{rejectQuery(s.admitRefused)})...)
 	if len(resource) > 0 {
 		// The CORS middleware answers every OPTIONS itself; this is never reached.
 		add(echo.OPTIONS, passwordPath, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, resource...)
@@ -155,6 +161,17 @@ func New(svc Service, opts Options) *echo.Echo {
 // publicRealm names the password resource's bearer sessions in its 401
 // challenges.
 const publicRealm = "accountpw"
+
+// admitRefused counts a request to the password resource that is refused
+// before its handler runs (a query string, another method) against the
+// client ceiling, as every request to the resource is counted: over the
+// ceiling the answer is its 429. Other paths count nothing.
+func (s *server) admitRefused(c echo.Context) error {
+	if c.Path() != passwordPath {
+		return nil
+	}
+	return s.svc.Admit(c.Request().Context(), clientOf(c))
+}
 
 // ipExtractor believes X-Forwarded-For only from the listed proxies.
 func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
@@ -188,7 +205,7 @@ var (
 
 // healthz answers liveness probes: the process serves HTTP.
 func (s *server) healthz(c echo.Context) error {
-	return c.JSONBlob(http.StatusOK, healthyBody)
+	return fixedJSON(c, http.StatusOK, healthyBody)
 }
 
 // readyTimeout bounds a readiness probe: a prober that waits longer than
@@ -205,10 +222,20 @@ func (s *server) readyz(c echo.Context) error {
 	if err := s.svc.Ready(ctx); err != nil {
 		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
-	return c.JSONBlob(http.StatusOK, readyBody)
+	return fixedJSON(c, http.StatusOK, readyBody)
+}
+
+// fixedJSON answers with a body known in full, and says its length: a HEAD
+// request's answer (withoutBody) must carry the same Content-Length as the
+// GET's, and net/http computes one only for a body it has seen.
+func fixedJSON(c echo.Context, status int, body []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.JSONBlob(status, body)
 }
 
 // withoutBody makes a HEAD request's handler write headers and status only.
+// Every GET route therefore states its Content-Length itself (fixedJSON,
+// servePage, redirectTo, handleError).
 func withoutBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Writer = bodyless{c.Response().Writer}

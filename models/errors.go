@@ -25,6 +25,7 @@ const (
 	KindRateLimited                  // 429
 	KindUnavailable                  // 503: a dependency or the hashing capacity is exhausted
 	KindConflict                     // 409: the admin API's write collides with another account
+	KindRequestTimeout               // 408: the client stopped sending its request before it was complete
 )
 
 // Error is an outcome a client can act on. Code is the stable machine-readable

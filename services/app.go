@@ -121,10 +121,15 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 			return nil, err
 		}
 	}
+	tokenKey := ResetTokenKey(cfg, secret)
+	if tokenKey == nil {
+		log.Warn("no ACCOUNTPW_RESET_TOKEN_KEY in JWKS mode: a reset email sent again after a crash " +
+			"carries a new link, and the first email's link stops working")
+	}
 	a := &App{DB: db, cfg: cfg, hasher: hasher, jwtSecret: secret, log: log, now: now}
 	a.Limits = ratelimit.New(db, cfg.Limits, now)
 	a.Queue, err = queue.New(cfg.Mail, queue.Deps{
-		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, now),
+		DB: db, Mailer: mailer, Composer: account.NewMails(db, cfg, renderer, tokenKey, now),
 		Housekeeping: a.housekeeping, Log: log, Now: now, Webhooks: hooks, Observe: delivered,
 	}, queue.DefaultTuning(db.Postgres()))
 	if err != nil {

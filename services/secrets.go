@@ -40,6 +40,24 @@ func Secrets(cfg config.Config) (jwtSecret, pseudoKey []byte, err error) {
 	return jwtSecret, pseudoKey, nil
 }
 
+// ResetTokenKey returns the key that derives each reset email's token from
+// the seed queued with it (see account.Mails): ACCOUNTPW_RESET_TOKEN_KEY
+// when set, else a key derived from the HS256 secret (as the pseudonym key
+// is, under another label, so neither reveals the other), else nil, in
+// JWKS mode without a configured key: there is no secret every replica
+// shares, and each send attempt then issues a token of its own.
+func ResetTokenKey(cfg config.Config, jwtSecret []byte) []byte {
+	switch {
+	case cfg.Reset.TokenKey != "":
+		return []byte(cfg.Reset.TokenKey)
+	case jwtSecret != nil:
+		m := hmac.New(sha256.New, jwtSecret)
+		m.Write([]byte("accountpw reset token key"))
+		return m.Sum(nil)
+	}
+	return nil
+}
+
 // SecretFile is where the embedded default keeps its generated HS256
 // secret: jwt_secret beside the SQLite file.
 func SecretFile(cfg config.Config) string {

@@ -20,31 +20,52 @@ type Mails struct {
 	reset      config.Reset
 	requestURL string
 	renderer   *mail.Renderer
+	tokenKey   []byte
 	now        func() time.Time
 }
 
 // NewMails returns the composer for cfg's reset section (link and token
 // lifetime) and request page (config.Config.RequestPageURL, linked from the
-// notice), rendering with r.
-func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, now func() time.Time) *Mails {
-	return &Mails{db: db, reset: cfg.Reset, requestURL: cfg.RequestPageURL(), renderer: r, now: now}
+// notice), rendering with r. tokenKey derives each reset email's token from
+// the seed queued with it (services.ResetTokenKey); nil means every attempt
+// issues a token of its own.
+func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, tokenKey []byte, now func() time.Time) *Mails {
+	return &Mails{db: db, reset: cfg.Reset, requestURL: cfg.RequestPageURL(), renderer: r, tokenKey: tokenKey, now: now}
 }
 
-// ComposeReset resolves the address of a reset request, issues a fresh token
-// (superseding the one of any failed earlier attempt, so the delivered link
-// always has its full lifetime) and renders the link to the address stored
-// on the account, in the account's locale, else the language negotiated from
-// the request, else the default. Errors: queue.ErrNoRecipient (no such
-// account), a queue.Permanent error when the email cannot be rendered, a
-// wrapped database error.
+// ComposeReset resolves the address of a reset request, issues its token
+// with the full lifetime from now, and renders the link to the address
+// stored on the account, in the account's locale, else the language
+// negotiated from the request, else the default.
+//
+// Every attempt of one job carries the same link: the token is derived from
+// the job's seed under the token key, so an email sent again because a
+// crash cut its first send short (the provider may have taken it) does not
+// kill the link of the first; a retry moves the link's expiry to its full
+// lifetime from the retry. Another request for the account (another seed)
+// supersedes it. If the link was used meanwhile, that email evidently
+// arrived and nothing is sent: issuing the used token again would revive
+// it. (The used row outlives the job: the job stops at its deadline, the
+// request time plus the lifetime, and the row is deleted only after its own
+// expiry, at least that.) A job without a seed, or a composer without a
+// key, issues a fresh token per attempt.
+//
+// Errors: queue.ErrNoRecipient (no such account), queue.ErrLinkUsed, a
+// queue.Permanent error when the email cannot be rendered, a wrapped
+// database error.
 func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
 	plain, hash := newToken()
+	if m.tokenKey != nil && job.TokenSeed != "" {
+		plain, hash = tokenFromSeed(m.tokenKey, job.TokenSeed)
+	}
 	now := m.now()
 	u, err := m.db.IssueToken(ctx, job.EmailKey, hash, now.Add(m.reset.TokenTTL), now)
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return models.Message{}, queue.ErrNoRecipient
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrTokenUsed):
+		return models.Message{}, queue.ErrLinkUsed
+	case err != nil:
 		return models.Message{}, fmt.Errorf("issue reset token: %w", err)
 	}
 	link, err := resetLink(m.reset.URL, plain)

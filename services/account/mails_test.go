@@ -5,9 +5,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/mail"
+	"github.com/accountpw/accountpw/services/queue"
 	"github.com/accountpw/accountpw/services/store"
 	"github.com/accountpw/accountpw/services/store/storetest"
 )
@@ -87,5 +90,99 @@ func TestCreateUserLocale(t *testing.T) {
 	}
 	if u, err := e.p.CreateUser(ctx, "none@example.org", pwA); err != nil || u.Locale != "" {
 		t.Errorf("CreateUser: got locale %q %v, want none", u.Locale, err)
+	}
+}
+
+// A reset email sent again after a crash cut its first send short (the
+// provider may have taken it) carries the first email's link, which keeps
+// working; once that link is used, a further attempt sends nothing and does
+// not bring it back. Another request for the account supersedes it. The
+// database holds the seed and the token's hash, never a usable token.
+func TestCrashResendKeepsTheLink(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		u := e.mustUser(t, "ann@example.org", pwA)
+		m := mustMails(t, db, config.DefaultMail(), e.clock.Now)
+		ctx := context.Background()
+		now := e.clock.Now()
+		job := queue.Reset{EmailKey: models.EmailKey("ann@example.org"), RequestedAt: now,
+			Deadline: now.Add(testReset.TokenTTL), TokenSeed: newTokenSeed()}
+		compose := func() (string, error) {
+			t.Helper()
+			msg, err := m.ComposeReset(ctx, job, "job-1")
+			if err != nil {
+				return "", err
+			}
+			return tokenFrom(t, msg), nil
+		}
+		first, err := compose()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute) // the rescued attempt comes later
+		again, err := compose()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != first {
+			t.Fatal("the re-sent email carries another link: the first email's link is dead")
+		}
+		if plain, _ := tokenFromSeed(testTokenKey, job.TokenSeed); plain != first {
+			t.Fatal("the link is not the keyed derivation of the seed")
+		}
+		other := job
+		other.TokenSeed = newTokenSeed()
+		if o, _ := tokenFromSeed(testTokenKey, other.TokenSeed); o == first {
+			t.Fatal("two seeds gave one token")
+		}
+		if err := e.p.Reset(ctx, client, first, pwB); err != nil {
+			t.Fatalf("the first email's link after the re-send: %v", err)
+		}
+		if !e.verifies(t, u.ID, pwB) {
+			t.Fatal("the reset did not set the password")
+		}
+		if _, err := compose(); !errors.Is(err, queue.ErrLinkUsed) {
+			t.Fatalf("an attempt after the link was used: got %v, want ErrLinkUsed", err)
+		}
+		if err := e.p.Reset(ctx, client, first, pwA); !errors.Is(err, models.ErrInvalidToken) {
+			t.Fatalf("the used link after another attempt: got %v, want ErrInvalidToken", err)
+		}
+		// Another request supersedes the link of the first.
+		job.TokenSeed = other.TokenSeed
+		if _, err := compose(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Without a token key (JWKS mode without ACCOUNTPW_RESET_TOKEN_KEY), or for
+// a job queued without a seed, each attempt issues a token of its own and
+// the latest link is the live one.
+func TestResendWithoutKeyIssuesAFreshLink(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	e.mustUser(t, "ann@example.org", pwA)
+	r, err := mail.NewRenderer(config.DefaultMail())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		key  []byte
+		seed string
+	}{"no key": {nil, newTokenSeed()}, "no seed": {testTokenKey, ""}} {
+		m := NewMails(db, config.Config{Reset: testReset, Mail: config.DefaultMail(), HTTP: config.DefaultHTTP()}, r, tc.key, e.clock.Now)
+		job := queue.Reset{EmailKey: models.EmailKey("ann@example.org"), TokenSeed: tc.seed}
+		var links []string
+		for range 2 {
+			msg, err := m.ComposeReset(ctx, job, "job-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			links = append(links, tokenFrom(t, msg))
+		}
+		if links[0] == links[1] {
+			t.Errorf("%s: two attempts carried one link", name)
+		}
 	}
 }

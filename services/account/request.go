@@ -92,7 +92,8 @@ func (p *Passwords) flushResets(ctx context.Context, reqs []resetRequest) ([]res
 			if v.Send {
 				r := reqs[i]
 				jobs = append(jobs, queue.Reset{EmailKey: r.key, RequestedAt: r.at, Deadline: r.at.Add(p.reset.TokenTTL),
-					IP: r.client.IP, RequestID: r.client.RequestID, Recipient: r.recipient, Language: r.lang})
+					IP: r.client.IP, RequestID: r.client.RequestID, Recipient: r.recipient, Language: r.lang,
+					TokenSeed: newTokenSeed()})
 			}
 		}
 		return p.Queue.EnqueueResets(ctx, tx, jobs)

@@ -37,7 +37,7 @@ func (p *Passwords) EmailReset(ctx context.Context, c models.Client, id string) 
 		}
 		return p.Queue.EnqueueResets(ctx, tx, []queue.Reset{{EmailKey: u.EmailKey, RequestedAt: now,
 			Deadline: now.Add(p.reset.TokenTTL), IP: c.IP, RequestID: c.RequestID, Recipient: recipient,
-			Language: mail.Negotiate(c.Languages)}})
+			Language: mail.Negotiate(c.Languages), TokenSeed: newTokenSeed()}})
 	})
 	if models.KindOf(err) == models.KindRateLimited {
 		p.event(ctx, c, "support_reset_refused", slog.String("user_id", u.ID), slog.String("reason", "address_quota"))

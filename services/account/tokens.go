@@ -1,6 +1,7 @@
 package account
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +20,27 @@ func newToken() (plain, hash string) {
 	// rather than return an error), so there is no error path to handle.
 	_, _ = rand.Read(b[:])
 	plain = base64.RawURLEncoding.EncodeToString(b[:])
+	return plain, hashToken(plain)
+}
+
+// newTokenSeed returns the random seed a reset email's token is derived
+// from (tokenFromSeed), queued with the email.
+func newTokenSeed() string {
+	var b [tokenBytes]byte
+	_, _ = rand.Read(b[:]) // never fails; see newToken
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// tokenFromSeed derives a reset token and its stored hash from the seed
+// queued with the email, under key: HMAC-SHA-256, as long and as uniform
+// as a random token. Every attempt to send one email so carries the same
+// link, while the database, which holds the seed and the hash, gives no
+// usable token without the key, which it never holds.
+func tokenFromSeed(key []byte, seed string) (plain, hash string) {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("accountpw reset token v1\x00"))
+	m.Write([]byte(seed))
+	plain = base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	return plain, hashToken(plain)
 }
 

@@ -77,7 +77,7 @@ func (a *app) mailCmd() *cobra.Command {
 		Short: "Inspect and retry emails that could not be delivered",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New(`"accountpw mail" needs a command: failed or retry`)
+			return errors.New(`"accountpw mail" needs a command: failed, retry or drop`)
 		},
 	}
 	withQueue := func(f func(ctx context.Context, app *services.App, args []string) error) func(*cobra.Command, []string) error {
@@ -124,7 +124,20 @@ func (a *app) mailCmd() *cobra.Command {
 			return err
 		}),
 	}
-	mail.AddCommand(failed, retry)
+	drop := &cobra.Command{
+		Use:   "drop ID",
+		Short: "Delete dead letter ID for good, once dealt with (the dead-letter alert fires while any is kept)",
+		Args:  retry.Args,
+		RunE: withQueue(func(ctx context.Context, app *services.App, args []string) error {
+			id, _ := strconv.ParseInt(args[0], 10, 64) // checked by Args
+			if err := app.Queue.Drop(ctx, id); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(a.env.Stdout, "message %d dropped\n", id)
+			return err
+		}),
+	}
+	mail.AddCommand(failed, retry, drop)
 	return mail
 }
 

@@ -52,6 +52,7 @@ func TestValidateRejectsWhatConstructorsReject(t *testing.T) {
 		row{"reset URL over plain http", func(c *Config) { c.Reset.URL = "http://app.example.org/password-reset" }, "reset.url"},
 		row{"reset URL with a query", func(c *Config) { c.Reset.URL = "https://app.example.org/p?x=1" }, "reset.url"},
 		row{"reset URL relative", func(c *Config) { c.Reset.URL = "/password-reset" }, "reset.url"},
+		row{"short reset token key", func(c *Config) { c.Reset.TokenKey = "short" }, "RESET_TOKEN_KEY"},
 		row{"unknown mail provider", func(c *Config) { c.Mail.Provider = "pigeon" }, "pigeon"},
 		row{"sendgrid without a key", func(c *Config) { c.Mail.Provider = ProviderSendGrid }, "SENDGRID_API_KEY"},
 		row{"smtp without a host", func(c *Config) { c.Mail.Provider = ProviderSMTP }, "mail.smtp.host"},

@@ -16,6 +16,11 @@ type Metrics struct {
 	// Addr is the host:port that serves GET /metrics; empty or "off"
 	// disables it. Port 0 picks a free port (tests).
 	Addr string `yaml:"addr" env:"ADDR"`
+	// MergeResetOutcomes counts a reset email sent and one to an address
+	// without an account as one outcome (and leaves reset emails out of the
+	// delivery lag), so that the metrics cannot tell whether one request's
+	// address has an account. Off by default: the listener is private.
+	MergeResetOutcomes bool `yaml:"merge_reset_outcomes" env:"MERGE_RESET_OUTCOMES"`
 }
 
 // DefaultMetrics returns the metrics section's defaults.

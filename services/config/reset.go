@@ -16,6 +16,9 @@ const (
 	// MinTokenTTL is the shortest lifetime the reset email can state: it
 	// says how long a link lasts in whole seconds, rounded down.
 	MinTokenTTL = time.Second
+	// MinTokenKeyBytes is the shortest reset token key accepted: as long as
+	// the HMAC-SHA-256 output it keys.
+	MinTokenKeyBytes = 32
 )
 
 // Reset configures the emailed reset link.
@@ -23,6 +26,12 @@ type Reset struct {
 	// URL is the page the link opens; ?token= is appended.
 	URL      string        `yaml:"url" env:"URL"`
 	TokenTTL time.Duration `yaml:"token_ttl" env:"TOKEN_TTL"`
+	// TokenKey (a secret, from the environment only) derives a reset
+	// email's token from the random seed queued with it, so that every
+	// attempt to send that email carries the same link. Empty means one
+	// derived from the JWT secret; in JWKS mode without it, each attempt
+	// issues a new token instead.
+	TokenKey string `yaml:"-" env:"TOKEN_KEY"`
 }
 
 // DefaultReset returns the reset section's defaults.
@@ -36,6 +45,9 @@ func (r Reset) Validate() error {
 	}
 	if err := models.CheckServiceURL(r.URL, false); err != nil {
 		p.add("reset.url: %v", err)
+	}
+	if r.TokenKey != "" && len(r.TokenKey) < MinTokenKeyBytes {
+		p.add("ACCOUNTPW_RESET_TOKEN_KEY must have at least %d bytes", MinTokenKeyBytes)
 	}
 	return p.err()
 }

@@ -48,6 +48,16 @@ type Build struct {
 	Version, Revision string
 }
 
+// Options change what the metrics tell; the zero value tells everything.
+type Options struct {
+	// MergeResetOutcomes counts a reset email that was sent and one that had
+	// nobody to go to (and one whose link was used already) as one outcome,
+	// done, and keeps reset emails out of the delivery lag: otherwise
+	// whoever can scrape /metrics around a single {"email"} request learns
+	// whether its address has an account, which the API itself never says.
+	MergeResetOutcomes bool
+}
+
 // Metrics holds the registry and every family of accountpw. Its Observe
 // methods are safe for concurrent use and never block.
 type Metrics struct {
@@ -60,6 +70,7 @@ type Metrics struct {
 
 	deliveries  *prometheus.CounterVec
 	deliveryLag prometheus.Histogram
+	mergeResets bool
 
 	hashDuration prometheus.Histogram
 	slotWait     prometheus.Histogram
@@ -76,8 +87,8 @@ type Metrics struct {
 // New returns the metrics of one process, with the Go and process
 // collectors and accountpw_build_info registered; log receives the failures
 // of scrape-time collection.
-func New(b Build, log *slog.Logger) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), log: log}
+func New(b Build, log *slog.Logger, opts Options) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), log: log, mergeResets: opts.MergeResetOutcomes}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -3,6 +3,7 @@ package metrics
 import (
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 )
 
 func newMetrics() *Metrics {
-	return New(Build{Version: "v1.2.3", Revision: "0123456789abcdef0123456789abcdef01234567"}, slog.New(slog.DiscardHandler))
+	return New(Build{Version: "v1.2.3", Revision: "0123456789abcdef0123456789abcdef01234567"}, slog.New(slog.DiscardHandler), Options{})
 }
 
 // gather returns the registry's families by name.
@@ -206,7 +207,7 @@ var allowedLabels = map[string]*regexp.Regexp{
 	"operation": regexp.MustCompile(`^(request_reset|reset|change|page|probe|other|put_account|get_account|list_accounts|delete_account|import_accounts|password_reset|verify_password)$`),
 	"status":    regexp.MustCompile(`^[1-5][0-9][0-9]$`),
 	"kind":      regexp.MustCompile(`^(reset|notice|webhook)$`),
-	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|gone|valid|invalid|limited|rehashed)$`),
+	"outcome":   regexp.MustCompile(`^(sent|retry|throttled|dead_letter|expired|no_account|link_used|done|gone|valid|invalid|limited|rehashed)$`),
 	"state":     regexp.MustCompile(`^(available|scheduled|pending|running|retryable|completed|cancelled|discarded)$`),
 	"limit":     regexp.MustCompile(`^(client_ceiling|reset_request_ip|token_failures_ip|wrong_old_password|sign_in_ip|sign_in_account)$`),
 	"code":      regexp.MustCompile(`^password_(too_short|too_long|invalid_character|blocklisted|predictable|context|breached)$`),
@@ -269,5 +270,66 @@ func TestLabelValuesAreNamesFixedInCode(t *testing.T) {
 	}
 	if got := counter(f, "accountpw_sign_in_checks_total", "outcome", "rehashed"); got != 1 {
 		t.Errorf("sign-in checks: got %v rehashed, want 1", got)
+	}
+}
+
+// With MergeResetOutcomes the metrics cannot tell a reset email to an
+// account from one to an address without one: sent, no_account and
+// link_used are one outcome, done, whose series exists from the start, and
+// the delivery lag hears of neither. Other kinds and outcomes are counted
+// as always.
+func TestMergeResetOutcomes(t *testing.T) {
+	requested := time.Unix(1700000000, 0)
+	after := func(outcome string) string {
+		m := New(Build{Version: "v1", Revision: "unknown"}, slog.New(slog.DiscardHandler), Options{MergeResetOutcomes: true})
+		m.ObserveDelivery(queue.Delivery{Kind: models.MessageReset, Outcome: outcome, Attempt: 1,
+			RequestedAt: requested, At: requested.Add(time.Second)})
+		// Every series' labels and value(s), without the creation times.
+		var b strings.Builder
+		for _, name := range []string{"accountpw_mail_deliveries_total", "accountpw_mail_delivery_lag_seconds"} {
+			for _, s := range gather(t, m)[name].GetMetric() {
+				for _, l := range s.GetLabel() {
+					b.WriteString(l.GetName() + "=" + l.GetValue() + " ")
+				}
+				b.WriteString(strconv.FormatFloat(s.GetCounter().GetValue(), 'g', -1, 64))
+				for _, bk := range s.GetHistogram().GetBucket() {
+					b.WriteString(" " + strconv.FormatUint(bk.GetCumulativeCount(), 10))
+				}
+				b.WriteString("\n")
+			}
+		}
+		return b.String()
+	}
+	sent := after("sent")
+	for _, o := range []string{"no_account", "link_used"} {
+		if got := after(o); got != sent {
+			t.Errorf("a reset email's %s reads differently from sent:\n%s\n%s", o, got, sent)
+		}
+	}
+	m := New(Build{Version: "v1", Revision: "unknown"}, slog.New(slog.DiscardHandler), Options{MergeResetOutcomes: true})
+	fams := gather(t, m)
+	for _, o := range []string{"sent", "no_account", "link_used"} {
+		if sample(fams, "accountpw_mail_deliveries_total", "kind", "reset", "outcome", o) != nil {
+			t.Errorf("outcome %s of reset emails is still exposed", o)
+		}
+	}
+	if sample(fams, "accountpw_mail_deliveries_total", "kind", "reset", "outcome", "done") == nil {
+		t.Error("outcome done of reset emails does not exist from the start")
+	}
+	m.ObserveDelivery(queue.Delivery{Kind: models.MessageReset, Outcome: "sent", RequestedAt: requested, At: requested.Add(time.Second)})
+	m.ObserveDelivery(queue.Delivery{Kind: models.MessageReset, Outcome: "retry"})
+	m.ObserveDelivery(queue.Delivery{Kind: models.MessageNotice, Outcome: "sent", RequestedAt: requested, At: requested.Add(time.Second)})
+	fams = gather(t, m)
+	for _, c := range []struct {
+		kind, outcome string
+		want          float64
+	}{{"reset", "done", 1}, {"reset", "retry", 1}, {"notice", "sent", 1}} {
+		s := sample(fams, "accountpw_mail_deliveries_total", "kind", c.kind, "outcome", c.outcome)
+		if s == nil || s.GetCounter().GetValue() != c.want {
+			t.Errorf("%s %s: %v, want %v", c.kind, c.outcome, s, c.want)
+		}
+	}
+	if n := fams["accountpw_mail_delivery_lag_seconds"].GetMetric()[0].GetHistogram().GetSampleCount(); n != 1 {
+		t.Errorf("delivery lag counted %d emails, want the notice alone", n)
 	}
 }

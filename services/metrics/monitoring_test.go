@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"regexp"
@@ -26,6 +27,7 @@ func exposed(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
 	m := newMetrics()
 	m.WatchQueue(storetest.SQLite(t))
+	m.WatchReady(func(context.Context) error { return nil })
 	m.ObserveRequest("request_reset", 202, time.Millisecond)
 	m.ObserveAdminRequest("verify_password", 200, time.Millisecond)
 	m.ObserveDelivery(queue.Delivery{Kind: "reset", Outcome: "sent"})
@@ -115,10 +117,49 @@ func TestAlertRulesUseRealFamilies(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"AccountpwMailQueueBacklog", "AccountpwMailDeadLetters", "AccountpwMailDeliveryLag",
-		"AccountpwHTTPServerErrors", "AccountpwPasswordHashBusy"} {
+	for _, want := range []string{"AccountpwDown", "AccountpwMailQueueBacklog", "AccountpwMailDeadLetters",
+		"AccountpwMailDeliveryLag", "AccountpwHTTPServerErrors", "AccountpwPasswordHashBusy"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("alerts.yaml has no %s", want)
+		}
+	}
+	// .ci/run runs alerts_test.yaml with promtool; here only that it shows
+	// every alert both firing and quiet, so a new alert cannot go untested.
+	b, err = os.ReadFile("monitoring/alerts_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tests struct {
+		RuleFiles          []string `yaml:"rule_files"`
+		EvaluationInterval string   `yaml:"evaluation_interval"`
+		Tests              []struct {
+			Interval    string           `yaml:"interval"`
+			InputSeries []map[string]any `yaml:"input_series"`
+			Alerts      []struct {
+				EvalTime  string           `yaml:"eval_time"`
+				AlertName string           `yaml:"alertname"`
+				ExpAlerts []map[string]any `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	dec = yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&tests); err != nil {
+		t.Fatalf("alerts_test.yaml is not a promtool test file: %v", err)
+	}
+	firing, quiet := map[string]bool{}, map[string]bool{}
+	for _, tc := range tests.Tests {
+		for _, a := range tc.Alerts {
+			if len(a.ExpAlerts) > 0 {
+				firing[a.AlertName] = true
+			} else {
+				quiet[a.AlertName] = true
+			}
+		}
+	}
+	for _, name := range names {
+		if !firing[name] || !quiet[name] {
+			t.Errorf("alerts_test.yaml must show %s firing and quiet (firing %v, quiet %v)", name, firing[name], quiet[name])
 		}
 	}
 }

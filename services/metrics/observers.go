@@ -16,7 +16,7 @@ import (
 var (
 	// deliveryOutcomes are the outcomes of each kind the queue delivers.
 	deliveryOutcomes = map[string][]string{
-		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
+		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account", "link_used"},
 		models.MessageNotice: {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
 		queue.KindWebhook:    {"sent", "retry", "throttled", "dead_letter", "expired", "gone"},
 	}
@@ -27,11 +27,24 @@ var (
 		models.ErrPasswordContext.Code, models.ErrPasswordBreached.Code}
 )
 
+// resetDone is the one outcome MergeResetOutcomes counts a reset email's
+// sent, no_account and link_used as.
+const resetDone = "done"
+
+// resetOutcomeMerged reports whether a reset email's outcome is one of
+// those that tell whether its address has an account.
+func resetOutcomeMerged(outcome string) bool {
+	return outcome == "sent" || outcome == "no_account" || outcome == "link_used"
+}
+
 func (m *Metrics) registerMail() {
 	m.deliveries = m.counterVec("mail_deliveries_total",
 		"Delivery attempts of queued messages, by message kind and outcome (the delivery log's).", "kind", "outcome")
 	for k, outcomes := range deliveryOutcomes {
 		for _, o := range outcomes {
+			if m.mergeResets && k == models.MessageReset && resetOutcomeMerged(o) {
+				o = resetDone
+			}
 			m.deliveries.WithLabelValues(k, o)
 		}
 	}
@@ -56,8 +69,17 @@ func (m *Metrics) registerPasswords() {
 }
 
 // ObserveDelivery counts one delivery outcome and, for a message the
-// provider accepted whose request time is known, its delivery lag.
+// provider accepted whose request time is known, its delivery lag. With
+// MergeResetOutcomes a reset email's sent, no_account and link_used are
+// one outcome, done, and its lag is not observed.
 func (m *Metrics) ObserveDelivery(d queue.Delivery) {
+	if m.mergeResets && d.Kind == models.MessageReset {
+		if resetOutcomeMerged(d.Outcome) {
+			d.Outcome = resetDone
+		}
+		m.deliveries.WithLabelValues(d.Kind, d.Outcome).Inc()
+		return
+	}
 	m.deliveries.WithLabelValues(d.Kind, d.Outcome).Inc()
 	if d.Outcome == "sent" && !d.RequestedAt.IsZero() && !d.At.Before(d.RequestedAt) {
 		m.deliveryLag.Observe(d.At.Sub(d.RequestedAt).Seconds())

@@ -91,3 +91,25 @@ func (q *Queue) Retry(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// Drop deletes dead letter id for good: one that cannot be sent any more (a
+// reset email past its link's lifetime) or need not be, once someone has
+// dealt with it. Dead letters are kept 30 days otherwise, and the
+// dead-letter alert fires while any is kept. Errors: ErrNotDeadLetter, a
+// wrapped database error.
+func (q *Queue) Drop(ctx context.Context, id int64) error {
+	j, err := q.client.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return ErrNotDeadLetter
+	}
+	if err != nil {
+		return fmt.Errorf("drop message: %w", err)
+	}
+	if j.State != rivertype.JobStateCancelled && j.State != rivertype.JobStateDiscarded {
+		return ErrNotDeadLetter
+	}
+	if _, err := q.client.JobDelete(ctx, id); err != nil {
+		return fmt.Errorf("drop message: %w", err)
+	}
+	return nil
+}

@@ -25,6 +25,11 @@ type Reset struct {
 	// Language is the supported tag negotiated from the request's
 	// Accept-Language (mail.Negotiate), or "": never the raw header.
 	Language string `json:"language,omitempty"`
+	// TokenSeed is the random seed the link's token is derived from under
+	// a key the database never holds, so that every attempt to send this
+	// email carries the same link; "" (a job queued by an older version)
+	// means each attempt issues a token of its own.
+	TokenSeed string `json:"token_seed,omitempty"`
 }
 
 // Kind names the job in River.

@@ -49,7 +49,8 @@ const (
 
 // Tuning holds the queue's internal timings, which operators do not set.
 type Tuning struct {
-	// RetryBase is the first backoff step after a failed delivery.
+	// RetryBase is the shortest wait before the first retry after a failed
+	// delivery, which comes within RetryBase and twice it (see backoff).
 	RetryBase time.Duration
 	// PollInterval is how often idle workers look for jobs without being
 	// told about new ones.
@@ -83,10 +84,18 @@ func DefaultTuning(postgres bool) Tuning {
 // done and nothing is sent.
 var ErrNoRecipient = errors.New("no account to mail")
 
+// ErrLinkUsed is returned by a Composer when a reset email is attempted
+// again (its first send was cut short by a crash after the provider took
+// it) and its link has been used meanwhile: that email arrived, so the job
+// is done and nothing is sent.
+var ErrLinkUsed = errors.New("the link of an earlier attempt was used")
+
 // Composer turns jobs into messages. The account package implements it.
 type Composer interface {
 	// ComposeReset resolves the account of a reset request, issues its
-	// token (superseding any earlier one) and renders the email.
+	// token (superseding any other request's) and renders the email; every
+	// attempt of one job carries the same link. Errors besides a failure:
+	// ErrNoRecipient, ErrLinkUsed.
 	ComposeReset(ctx context.Context, job Reset, messageID string) (models.Message, error)
 	// ComposeNotice renders the "password changed" notice.
 	ComposeNotice(ctx context.Context, job Notice, messageID string) (models.Message, error)
@@ -103,7 +112,7 @@ func Permanent(err error) error { return river.JobCancel(err) }
 // Delivery is one delivery outcome, for Deps.Observe.
 type Delivery struct {
 	Kind    string // models.MessageReset, models.MessageNotice or KindWebhook
-	Outcome string // sent, retry, throttled, dead_letter, expired, no_account; gone (webhook 410)
+	Outcome string // sent, retry, throttled, dead_letter, expired, no_account, link_used; gone (webhook 410)
 	Attempt int
 	// RequestedAt is when the message was asked for (the reset request, the
 	// password change); zero for a job that does not record it. At is when

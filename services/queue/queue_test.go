@@ -38,14 +38,23 @@ func mustQueue(t *testing.T, db *store.DB, d Deps) *Queue {
 	return q
 }
 
+// The first retry comes within base and twice base (2–4 s with the
+// default base, as the README says), each later one within the next
+// doubling, and none past the cap.
 func TestBackoff(t *testing.T) {
 	t.Parallel()
-	for attempt, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 3: 8 * time.Second, 20: time.Minute} {
-		for range 50 {
-			if got := backoff(attempt, 2*time.Second, time.Minute); got < want/2 || got > want {
-				t.Fatalf("attempt %d: %v, want within [%v, %v]", attempt, got, want/2, want)
+	for attempt, want := range map[int][2]time.Duration{
+		1: {2 * time.Second, 4 * time.Second}, 2: {4 * time.Second, 8 * time.Second},
+		3: {8 * time.Second, 16 * time.Second}, 20: {30 * time.Second, time.Minute},
+	} {
+		for range 200 {
+			if got := backoff(attempt, 2*time.Second, time.Minute); got < want[0] || got > want[1] {
+				t.Fatalf("attempt %d: %v, want within [%v, %v]", attempt, got, want[0], want[1])
 			}
 		}
+	}
+	if got := backoff(1, 2*time.Second, 3*time.Second); got > 3*time.Second {
+		t.Errorf("first retry under a 3 s cap: %v, want at most the cap", got)
 	}
 }
 
@@ -109,5 +118,15 @@ func TestExpiredJobIsDeadLetterAndCannotBeRetried(t *testing.T) {
 	}
 	if err := q.Retry(context.Background(), dl[0].ID+1000); !errors.Is(err, ErrNotDeadLetter) {
 		t.Fatalf("retry of an unknown id: got %v, want ErrNotDeadLetter", err)
+	}
+	// What cannot be sent again can be dropped, and is then gone.
+	if err := q.Drop(context.Background(), dl[0].ID+1000); !errors.Is(err, ErrNotDeadLetter) {
+		t.Fatalf("drop of an unknown id: got %v, want ErrNotDeadLetter", err)
+	}
+	if err := q.Drop(context.Background(), dl[0].ID); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	if dl, err = q.DeadLetters(context.Background(), 10); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters after the drop: %v, %v; want none", dl, err)
 	}
 }

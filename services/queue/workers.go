@@ -56,6 +56,9 @@ func (w *mailWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	case errors.Is(err, ErrNoRecipient):
 		q.logDelivery(ctx, d, id, a.recipient(), "no_account", nil)
 		return nil
+	case errors.Is(err, ErrLinkUsed):
+		q.logDelivery(ctx, d, id, a.recipient(), "link_used", nil)
+		return nil
 	case err != nil:
 		return fmt.Errorf("%s email: %w", w.kind, err)
 	}
@@ -63,12 +66,14 @@ func (w *mailWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	return q.deliver(ctx, msg, d, a.recipient())
 }
 
-// backoff is the wait before attempt n+1 after n failed attempts: base
-// doubling per attempt, capped, with jitter over its upper half so replicas
-// that failed together do not retry together. With the default base of 2 s
-// the first retry comes within 2–4 s.
+// backoff is the wait before attempt n+1 after n failed attempts: within
+// base·2^(n−1) and base·2^n, capped at limit, so the first retry comes
+// within base and twice base (2–4 s by default) and each later one waits
+// about twice as long. The wait is spread over the upper half of its step
+// so that replicas that failed together do not retry together; the cap is
+// never exceeded.
 func backoff(attempt int, base, limit time.Duration) time.Duration {
-	d := base
+	d := 2 * base
 	for i := 1; i < attempt && d < limit; i++ {
 		d *= 2
 	}

@@ -52,6 +52,9 @@ type DB struct {
 	// no longer leads to it (removed, replaced).
 	file os.FileInfo
 	path string
+	// writes remembers a SQLite write that failed because the file cannot
+	// be written, for Ping.
+	writes writeFaults
 }
 
 // Open opens PostgreSQL when cfg.URL is set, and otherwise the embedded
@@ -189,12 +192,17 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 // Ping reports whether the database answers, within a few seconds; for
 // SQLite also whether the configured path still leads to the file that was
 // opened (a removed or replaced file leaves open connections working on a
-// file nobody will find again). Errors: a classified database error.
+// file nobody will find again), and, once a write failed because the file
+// cannot be written (read-only, an I/O error, a full disk), whether a write
+// works again (see writeFaults). Errors: a classified database error.
 func (d *DB) Ping(ctx context.Context) error {
 	ctx, cancel := boundContext(ctx, statementTimeout)
 	defer cancel()
 	if err := d.sql.PingContext(ctx); err != nil {
 		return classify("ping database", err)
 	}
-	return classify("ping database", d.checkFile())
+	if err := d.checkFile(); err != nil {
+		return classify("ping database", err)
+	}
+	return d.checkWrites(ctx)
 }

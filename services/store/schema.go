@@ -95,6 +95,7 @@ func (d *DB) finish(ctx context.Context, statement string, start time.Time, rows
 		return err // Queries built without their database: nothing to check or log with
 	}
 	err = d.markUndefined(ctx, err)
+	d.noteWriteFault(err)
 	d.logStatement(ctx, statement, time.Since(start), rows, err)
 	return err
 }
@@ -131,5 +132,6 @@ func (d *DB) Classify(ctx context.Context, op string, err error) error {
 	if errors.As(err, &done) {
 		return err
 	}
+	d.noteWriteFault(err)
 	return classify(op, d.markUndefined(ctx, err))
 }

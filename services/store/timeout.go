@@ -95,6 +95,10 @@ func (d *DB) registerCallbacks(g *gorm.DB) error {
 		err := s.after("accountpw:finish_"+s.name, func(g *gorm.DB) {
 			if v, ok := g.Statement.Settings.LoadAndDelete(startSetting); ok && g.Statement.SQL.Len() > 0 {
 				g.Error = d.finish(g.Statement.Context, g.Statement.SQL.String(), v.(time.Time), g.RowsAffected, g.Error)
+			} else {
+				// No statement ran: GORM's own BEGIN failed, which on a
+				// read-only SQLite file is where a write fails first.
+				d.noteWriteFault(g.Error)
 			}
 			if release {
 				releaseStatement(g)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
@@ -21,13 +22,19 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "reset_tokens" }
 
+// ErrTokenUsed is returned by IssueToken for a token hash that was already
+// used: issuing it again would bring a used link back to life.
+var ErrTokenUsed = errors.New("store: this token was used already")
+
 // IssueToken finds the account whose lookup key is emailKey and makes the
-// hash of a new token, expiring at expires, its one live token, replacing
-// any earlier unused one: a unique index allows one unused token per
-// account, and one upsert writes it, so concurrent issuers leave exactly one
-// live link. It returns the account. On PostgreSQL this is one statement, a
-// round trip per reset email. Errors: ErrNotFound (no such account), a
-// classified database error.
+// hash of a token, expiring at expires, its one live token, replacing any
+// earlier unused one: a unique index allows one unused token per account,
+// and one upsert writes it, so concurrent issuers leave exactly one live
+// link. Issuing the hash that is already the live one (the same email
+// attempted again) moves its expiry. It returns the account. On PostgreSQL
+// this is one statement, a round trip per reset email. Errors: ErrNotFound
+// (no such account), ErrTokenUsed (the hash was used already; nothing is
+// written), a classified database error.
 func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now time.Time) (models.User, error) {
 	const upsert = `INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
 		SELECT id, ?, ?, ? FROM u WHERE true
@@ -36,29 +43,34 @@ func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now
 	if d.postgres {
 		// Without GORM: this runs once per reset email, and GORM's
 		// reflection cost more CPU than the statement. The upsert is the one
-		// below, with numbered parameters.
+		// below, with numbered parameters, skipped for a hash already used.
 		// FOR UPDATE: a concurrent change of the address (or a deletion)
 		// that commits first makes the row fail email_key = $1 when the lock
 		// is granted, so no link goes to an address the account no longer
 		// has, after that change ended the account's tokens.
 		const issue = `WITH u AS (SELECT ` + userColumns + ` FROM users WHERE email_key = $1 FOR UPDATE),
 			i AS (INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
-				SELECT id, $2, $3, $4 FROM u WHERE true
+				SELECT id, $2, $3, $4 FROM u
+				WHERE NOT EXISTS (SELECT 1 FROM reset_tokens WHERE token_hash = $2 AND used_at IS NOT NULL)
 				ON CONFLICT (user_id) WHERE used_at IS NULL
 				DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at, created_at = excluded.created_at
 				RETURNING user_id)
-			SELECT ` + userColumns + ` FROM u JOIN i ON i.user_id = u.id`
-		var r userRow
-		found := false
+			SELECT ` + userColumns + `, EXISTS (SELECT 1 FROM i) FROM u`
+		var (
+			r             userRow
+			found, issued bool
+		)
 		err := d.queryRows(ctx, issue, []any{emailKey, hash, expires, now}, func(rows *sql.Rows) error {
 			found = true
-			return rows.Scan(r.fields()...)
+			return rows.Scan(append(r.fields(), &issued)...)
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			return models.User{}, classify("issue token", err)
-		}
-		if !found {
+		case !found:
 			return models.User{}, ErrNotFound
+		case !issued:
+			return models.User{}, ErrTokenUsed
 		}
 		return r.user(), nil
 	}
@@ -70,6 +82,14 @@ func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now
 			return classify("issue token", err)
 		}
 		u = r.user()
+		var used int64
+		if err := tx.with(ctx).Model(&tokenRow{}).Where("token_hash = ? AND used_at IS NOT NULL", hash).
+			Count(&used).Error; err != nil {
+			return classify("issue token", err)
+		}
+		if used > 0 {
+			return ErrTokenUsed
+		}
 		return classify("issue token", tx.with(ctx).Exec(`WITH u AS (SELECT ? AS id) `+upsert, u.ID, hash, expires, now).Error)
 	})
 	return u, err

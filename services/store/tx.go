@@ -64,6 +64,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 		return fnErr
 	}
+	d.noteWriteFault(err) // BEGIN or COMMIT: a commit is where a WAL write fails
 	return classify("transaction", err)
 }
 

@@ -18,11 +18,14 @@ const (
 	MinTokenTTL = time.Second
 )
 
-// Reset configures the emailed reset link.
+// Reset configures the emailed reset link and the built-in page it opens.
 type Reset struct {
 	// URL is the page the link opens; ?token= is appended.
 	URL      string        `yaml:"url" env:"URL"`
 	TokenTTL time.Duration `yaml:"token_ttl" env:"TOKEN_TTL"`
+	// SignInURL, when set, is where the built-in page's "continue to sign
+	// in" link leads once a reset succeeded; empty shows no link.
+	SignInURL string `yaml:"sign_in_url" env:"SIGN_IN_URL"`
 }
 
 // DefaultReset returns the reset section's defaults.
@@ -36,6 +39,13 @@ func (r Reset) Validate() error {
 	}
 	if err := models.CheckServiceURL(r.URL, false); err != nil {
 		p.add("reset.url: %v", err)
+	}
+	if r.SignInURL != "" {
+		// Linked from a page people trust because it came by email: as
+		// trustworthy as reset.url. A query may carry where to go next.
+		if err := models.CheckServiceURL(r.SignInURL, true); err != nil {
+			p.add("reset.sign_in_url: %v", err)
+		}
 	}
 	return p.err()
 }

@@ -119,8 +119,9 @@ func TestPageNamesProductAndLeadsToSignIn(t *testing.T) {
 			if m := regexp.MustCompile(`<input id="username"[^>]*>`).FindString(html); strings.Contains(m, "value=") {
 				t.Errorf("the username field has a value: %s", m)
 			}
-			form := html[strings.Index(html, `<form id="reset-form"`):]
-			if !strings.Contains(form[:strings.Index(form, "</form>")], `autocomplete="username"`) {
+			_, form, _ := strings.Cut(html, `<form id="reset-form"`)
+			form, _, _ = strings.Cut(form, "</form>")
+			if !strings.Contains(form, `autocomplete="username"`) {
 				t.Error("the username field is not in the reset form")
 			}
 			link := regexp.MustCompile(`<p id="sign-in" class="next" hidden><a class="action" href="([^"]*)"[^>]*>[^<]*</a></p>`).FindStringSubmatch(html)

@@ -66,6 +66,10 @@ func TestCommandLine(t *testing.T) {
 		{"version", []string{"version"}, 0, []string{"accountpw ", "(revision "}, nil, true},
 		{"--version", []string{"--version"}, 0, []string{"accountpw ", "(revision "}, nil, true},
 		{"unknown command", []string{"bogus"}, 2, nil, []string{`accountpw: unknown command "bogus" for "accountpw"`, "Usage:"}, false},
+		{"unknown command close to two", []string{"serv"}, 2, nil, []string{
+			"accountpw: unknown command \"serv\" for \"accountpw\"\nDid you mean one of these?\n  serve\n  users\n\nUsage:"}, false},
+		{"unknown command close to one", []string{"srve"}, 2, nil, []string{
+			"accountpw: unknown command \"srve\" for \"accountpw\"\nDid you mean this?\n  serve\n\nUsage:"}, false},
 		{"unknown help topic", []string{"help", "bogus"}, 2, nil, []string{`unknown command "bogus"`, "Usage:"}, false},
 		{"unknown subcommand", []string{"users", "remove"}, 2, nil, []string{`unknown command "remove" for "accountpw users"`, "Usage:"}, false},
 		{"users delete without --id", []string{"users", "delete"}, 2, nil, []string{`required flag(s) "id" not set`, "accountpw users delete --id ID"}, false},
@@ -195,6 +199,16 @@ func TestHealthcheck(t *testing.T) {
 	if got := runArgs(t, nil, "healthcheck", "--url", base); got.code != 0 || !strings.Contains(got.stdout, "ready: GET "+base+"/readyz answered 200 OK") {
 		t.Errorf("--url %s: got %d, stdout %q, stderr %q", base, got.code, got.stdout, got.stderr)
 	}
+	// A full URL of either probe is asked as it is.
+	for _, probe := range []string{"/readyz", "/healthz", "/"} {
+		want := base + probe
+		if probe == "/" {
+			want = base + "/readyz"
+		}
+		if got := runArgs(t, nil, "healthcheck", "--url", base+probe); got.code != 0 || !strings.Contains(got.stdout, "ready: GET "+want+" answered 200 OK") {
+			t.Errorf("--url %s: got %d, stdout %q, stderr %q; want GET %s", base+probe, got.code, got.stdout, got.stderr, want)
+		}
+	}
 	// Only the server's own environment: its address, and nothing to open.
 	served := map[string]string{"ACCOUNTPW_HTTP_ADDR": strings.TrimPrefix(base, "http://")}
 	if got := runArgs(t, served, "healthcheck"); got.code != 0 {
@@ -229,7 +243,8 @@ func TestHealthcheck(t *testing.T) {
 		{"not ready", unavailable.URL, 1, "answered 503 Service Unavailable, want 200"},
 		{"no answer within 2 s", hanging.URL, 1, "no answer within 2s"},
 		{"TLS on loopback, certificate for another name", tlsServer.URL, 0, ""},
-		{"not an http URL", "ftp://127.0.0.1:21", 2, "--url must be an http:// or https:// base URL"},
+		{"not an http URL", "ftp://127.0.0.1:21", 2, "--url must be an http:// or https:// URL"},
+		{"a full URL of another path", base + "/metrics", 1, "answered 404 Not Found, want 200"},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			start := time.Now()
@@ -241,5 +256,16 @@ func TestHealthcheck(t *testing.T) {
 				t.Errorf("took %s, want at most about %s", d, cli.HealthTimeout)
 			}
 		})
+	}
+}
+
+// TestMailFailedWithNothing: an empty dead-letter list says so, on stderr,
+// so that a person sees an answer and stdout stays JSON lines (none) for a
+// script.
+func TestMailFailedWithNothing(t *testing.T) {
+	t.Chdir(t.TempDir())
+	got := runArgs(t, nil, "mail", "failed")
+	if got.code != 0 || got.stdout != "" || got.stderr != "no dead letters\n" {
+		t.Errorf("got %d, stdout %q, stderr %q; want 0, nothing, and \"no dead letters\"", got.code, got.stdout, got.stderr)
 	}
 }

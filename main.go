@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -105,6 +106,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 		srv: httpServer(handlers.New(a.Passwords, handlers.Options{
 			Logger: log, TrustedProxies: proxies, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 			TLS: cfg.HTTP.TLS(), ChangePasswordURL: cfg.HTTP.ChangePasswordURL, DefaultLanguage: cfg.Mail.DefaultLocale,
+			ProductName: strings.TrimSpace(cfg.Mail.ProductName), SignInURL: cfg.Reset.SignInURL,
 			Observer: observer,
 		}), log)}
 	listeners := []*listener{public}

@@ -3,7 +3,9 @@
 # temporary directory on a free loopback port, and read reset links from its
 # log, with the admin API on a second free port. Defines ROOT, CLIENTS,
 # ARTIFACTS, BASE_URL, ADMIN_URL, ADMIN_KEY, SERVE_DIR, SERVE_LOG and:
-#   serve_start NAME        build, start, wait for /healthz; stopped at exit
+#   serve_start NAME        build, start, wait for /healthz; stopped at exit;
+#                           the array SERVE_ENV ("NAME=value" entries) is
+#                           added to the server's environment
 #   apw ARGS...             run the binary in the server's directory and env
 #   reset_mail_count EMAIL  how many reset emails EMAIL got so far
 #   wait_reset_token EMAIL N  the token of the reset email after the first N
@@ -65,7 +67,7 @@ serve_start() {
     ACCOUNTPW_ADMIN_ADDR="127.0.0.1:$ADMIN_PORT" ACCOUNTPW_ADMIN_API_KEYS="$ADMIN_KEY" \
     ACCOUNTPW_METRICS_ADDR=127.0.0.1:0 ACCOUNTPW_MAIL_PROVIDER=log ACCOUNTPW_LOG_LEVEL=info \
     ACCOUNTPW_PASSWORD_ARGON2_MEMORY_KIB=19456 ACCOUNTPW_PASSWORD_ARGON2_TIME=2 ACCOUNTPW_PASSWORD_ARGON2_THREADS=1 \
-    ./accountpw serve >"$SERVE_LOG" 2>&1 </dev/null) &
+    ${SERVE_ENV[@]+"${SERVE_ENV[@]}"} ./accountpw serve >"$SERVE_LOG" 2>&1 </dev/null) &
   SERVE_PID=$!
   for _ in $(seq 1 150); do
     if curl -fsS -o /dev/null "$BASE_URL/healthz" 2>/dev/null; then

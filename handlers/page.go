@@ -37,8 +37,8 @@ type page struct {
 }
 
 // Read once at start-up; a missing file is a build error (the embed pattern
-// names them), so Must is safe. The HTML is rendered per language
-// (localizedPages).
+// names them), so Must is safe. The HTML is rendered per language by New
+// (mustLocalizedPages).
 var (
 	pageScript = mustPage("reset_page.js", "text/javascript; charset=utf-8")
 	pageStyle  = mustPage("reset_page.css", "text/css; charset=utf-8")

@@ -73,8 +73,78 @@ func TestPage(t *testing.T) {
 }
 
 func TestPageHTMLNeedsNothingInlineOrThirdParty(t *testing.T) {
-	for lang, p := range localizedPages {
+	for lang, p := range mustLocalizedPages(defaultProductName, "") {
 		t.Run(lang, func(t *testing.T) { mustSelfContainedPage(t, string(p.body)) })
+	}
+}
+
+// The page names the product as the emails do, leads to the configured
+// sign-in page once a reset succeeded (the link is in the page, hidden until
+// then), and gives password managers an empty username field.
+func TestPageNamesProductAndLeadsToSignIn(t *testing.T) {
+	const signIn = "https://app.example.org/sign-in?from=reset&lang=x"
+	tests := []struct {
+		name     string
+		opts     Options
+		product  string // as escaped into the page
+		signIn   string // the link's escaped href; "" for no link
+		language string
+		linkText string
+	}{
+		{"defaults", Options{}, "accountpw", "", "en", ""},
+		{"product and sign-in page", Options{ProductName: "Acme <Cloud> & Co", SignInURL: signIn},
+			"Acme &lt;Cloud&gt; &amp; Co", "https://app.example.org/sign-in?from=reset&amp;lang=x", "en", ">Continue to sign in</a>"},
+		{"in German", Options{ProductName: "Acme", SignInURL: signIn}, "Acme", "https://app.example.org/sign-in?from=reset&amp;lang=x",
+			"de", ">Weiter zur Anmeldung</a>"},
+		{"in French", Options{ProductName: "Acme", SignInURL: signIn}, "Acme", "https://app.example.org/sign-in?from=reset&amp;lang=x",
+			"fr", ">Continuer vers la connexion</a>"},
+		{"in Spanish", Options{ProductName: "Acme", SignInURL: signIn}, "Acme", "https://app.example.org/sign-in?from=reset&amp;lang=x",
+			"es", ">Continuar al inicio de sesión</a>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, pagePath+"?token="+canaryPageToken, nil)
+			r.Header.Set("Accept-Language", tt.language)
+			html := serve(newFake(), tt.opts, r).Body.String()
+			for _, want := range []string{
+				`<title>` + regexp.MustCompile(`<title>([^·<]*) · `).FindStringSubmatch(html)[1] + ` · ` + tt.product + `</title>`,
+				`<p id="product" class="product">` + tt.product + `</p>`,
+				`<input id="username" name="username" type="text" autocomplete="username" hidden>`,
+			} {
+				if !strings.Contains(html, want) {
+					t.Errorf("page lacks %s", want)
+				}
+			}
+			// Empty on purpose: the page cannot know the account's address.
+			if m := regexp.MustCompile(`<input id="username"[^>]*>`).FindString(html); strings.Contains(m, "value=") {
+				t.Errorf("the username field has a value: %s", m)
+			}
+			_, form, _ := strings.Cut(html, `<form id="reset-form"`)
+			form, _, _ = strings.Cut(form, "</form>")
+			if !strings.Contains(form, `autocomplete="username"`) {
+				t.Error("the username field is not in the reset form")
+			}
+			link := regexp.MustCompile(`<p id="sign-in" class="next" hidden><a class="action" href="([^"]*)"[^>]*>[^<]*</a></p>`).FindStringSubmatch(html)
+			switch {
+			case tt.signIn == "" && (link != nil || strings.Contains(html, `id="sign-in"`)):
+				t.Errorf("no sign-in URL, but the page has a link: %v", link)
+			case tt.signIn != "" && (link == nil || link[1] != tt.signIn || !strings.Contains(link[0], tt.linkText)):
+				t.Errorf("got sign-in link %v, want href %s and %s, hidden until the reset succeeded", link, tt.signIn, tt.linkText)
+			}
+		})
+	}
+}
+
+func TestBadSignInURLPanics(t *testing.T) {
+	for _, target := range []string{"/sign-in", "javascript:alert(1)", "http://app.example.org/sign-in", "https://a@evil.example/"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("sign-in URL %q: got no panic, want one", target)
+				}
+			}()
+			New(newFake(), Options{SignInURL: target})
+		}()
 	}
 }
 

@@ -59,6 +59,14 @@ type Options struct {
 	// and the emails agree); a tag not in the list makes New panic. Empty
 	// means "en".
 	DefaultLanguage string
+	// ProductName names the product on the built-in page, as the emails do
+	// (pass mail.product_name). Empty means "accountpw".
+	ProductName string
+	// SignInURL, when set, is where the built-in page's "continue to sign
+	// in" link leads once a reset succeeded (pass reset.sign_in_url): an
+	// absolute http(s) URL, anything else makes New panic. Empty shows no
+	// link.
+	SignInURL string
 	// Observer, when not nil, hears the operation, status and duration of
 	// every request.
 	Observer Observer
@@ -148,8 +156,13 @@ func New(svc Service, opts Options) *echo.Echo {
 		opts.DefaultLanguage = "en"
 	}
 	mustPageLanguage(opts.DefaultLanguage)
-	get(pagePath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
-	get(pageRequestPath, serveLocalizedPage(opts.DefaultLanguage), pageHeaders)
+	if opts.ProductName == "" {
+		opts.ProductName = defaultProductName
+	}
+	mustSignInURL(opts.SignInURL)
+	pages := mustLocalizedPages(opts.ProductName, opts.SignInURL)
+	get(pagePath, serveLocalizedPage(pages, opts.DefaultLanguage), pageHeaders)
+	get(pageRequestPath, serveLocalizedPage(pages, opts.DefaultLanguage), pageHeaders)
 	get(pageScriptPath, servePage(pageScript), pageHeaders)
 	get(pageStylePath, servePage(pageStyle), pageHeaders)
 	get(changePassword, redirectTo(opts.ChangePasswordURL))

@@ -55,6 +55,8 @@
   var resetForm = $('reset-form');
   var requestForm = $('request-form');
   var requestLink = $('request-link');
+  var signIn = $('sign-in');
+  var product = $('product') ? $('product').textContent : '';
   var newPassword = $('new-password');
   var confirmPassword = $('confirm-password');
 
@@ -172,6 +174,10 @@
           requestLink.hidden = true;
           finish(resetForm);
           say('success', t('reset_done'));
+          // The page shows this link only when reset.sign_in_url is set.
+          if (signIn) {
+            signIn.hidden = false;
+          }
           return;
         }
         return problemOf(response).then(function (problem) {
@@ -203,7 +209,7 @@
   function showRequest() {
     requestForm.hidden = false;
     heading.textContent = t('request_title');
-    document.title = t('request_title');
+    document.title = t('request_title') + (product ? ' · ' + product : '');
     var email = $('email');
     requestForm.addEventListener('submit', function (event) {
       event.preventDefault();

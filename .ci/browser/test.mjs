@@ -4,18 +4,21 @@
 // that loading the page calls nothing, and the page's behaviour in every
 // state, saving a screenshot of each. Elements are found by id; texts are
 // checked in English (the browser asks for en-US), then once more in German
-// (Accept-Language: de), which also picks the language of the email.
+// (Accept-Language: de), which also picks the language of the email. The
+// server runs with a product name, which the page must show, and a sign-in
+// page, which the page must lead to once the reset succeeded.
 //
 // Environment: BASE_URL, SERVE_LOG (the server's log, the log mailer's
-// "mailbox"), EMAIL (an existing account), ARTIFACTS (screenshot directory).
+// "mailbox"), EMAIL (an existing account), ARTIFACTS (screenshot directory),
+// PRODUCT (mail.product_name), SIGN_IN_URL (reset.sign_in_url).
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const { BASE_URL, SERVE_LOG, EMAIL, ARTIFACTS } = process.env;
-for (const [k, v] of Object.entries({ BASE_URL, SERVE_LOG, EMAIL, ARTIFACTS })) {
+const { BASE_URL, SERVE_LOG, EMAIL, ARTIFACTS, PRODUCT, SIGN_IN_URL } = process.env;
+for (const [k, v] of Object.entries({ BASE_URL, SERVE_LOG, EMAIL, ARTIFACTS, PRODUCT, SIGN_IN_URL })) {
   if (!v) throw new Error(`${k} is not set`);
 }
 const origin = new URL(BASE_URL).origin;
@@ -85,11 +88,24 @@ try {
     }
   });
 
+  // Chromium's DevTools issues about forms (an input without id or name, a
+  // label for nothing, an autocomplete value it does not know, ...):
+  // password managers and autofill read the same markup.
+  const formIssues = [];
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Audits.issueAdded', ({ issue }) => {
+    const type = issue.details?.genericIssueDetails?.errorType || '';
+    if (/^Form/.test(type)) formIssues.push(type);
+  });
+  await cdp.send('Audits.enable');
+
   // 1. The request form: keyboard only.
   await page.goto(`${BASE_URL}/password-reset/request`);
   await page.locator('#request-form').waitFor({ state: 'visible' });
   assert.equal(await page.locator('h1').innerText(), 'Forgot your password?');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal(await page.locator('#product').innerText(), PRODUCT, 'the page names the product, as the emails do');
+  assert.equal(await page.title(), `Forgot your password? · ${PRODUCT}`);
   await shot(page, 'request-form');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'email', 'Tab reaches the email field first');
@@ -111,6 +127,13 @@ try {
   assert.equal(await page.evaluate(() => window.location.search + window.location.hash), '');
   await shot(page, 'reset-form');
   assert.equal(requests.slice(mark).filter((r) => r.url.includes('/api/')).length, 0, 'loading the page calls no API');
+  assert.equal(await page.title(), `Reset your password · ${PRODUCT}`);
+  // For password managers: an empty, hidden username field in the form.
+  const username = page.locator('#reset-form input[autocomplete="username"]');
+  assert.equal(await username.count(), 1, 'the reset form has a username field');
+  assert.equal(await username.inputValue(), '', 'the username field is empty: the page does not know the address');
+  assert.equal(await username.isVisible(), false, 'the username field is hidden');
+  assert.equal(await page.locator('#sign-in').isVisible(), false, 'no sign-in link before the reset succeeded');
 
   // 3. Mismatched confirmation: a client-side error and no request.
   await page.keyboard.press('Tab');
@@ -145,6 +168,11 @@ try {
   await page.locator('#status.success').waitFor();
   assert.match(await statusText(page), /Your password has been changed/);
   assert.equal(await page.locator('#reset-form').isVisible(), false);
+  // The way on: the configured sign-in page (followed after the audit below).
+  const signIn = page.locator('#sign-in a');
+  await signIn.waitFor({ state: 'visible' });
+  assert.equal(await signIn.innerText(), 'Continue to sign in');
+  assert.equal(await signIn.getAttribute('href'), SIGN_IN_URL);
   await shot(page, 'success');
 
   // 6. The same link again: invalid or expired, with a way to ask for a new one.
@@ -155,6 +183,7 @@ try {
   await page.click('#reset-submit');
   await page.locator('#status.error', { hasText: 'invalid or has expired' }).waitFor();
   assert.equal(await page.locator('#status a').getAttribute('href'), '/password-reset/request');
+  assert.equal(await page.locator('#sign-in').isVisible(), false, 'no sign-in link after a refused link');
   await shot(page, 'used-link');
 
   // 7. What the page sent: same origin only; the token only in PUT bodies.
@@ -173,6 +202,30 @@ try {
   for (const p of subresources) {
     assert.ok(['/password-reset', '/password-reset/request', '/password-reset/app.js', '/password-reset/app.css'].includes(p), `unexpected request ${p}`);
   }
+
+  // 7b. Following the sign-in link after a success: it goes where
+  // reset.sign_in_url says, without a Referer. Nothing listens there, so
+  // the test answers that one navigation itself.
+  const success = await context.newPage();
+  const linkBefore = resetLinks().length;
+  await success.goto(`${BASE_URL}/password-reset/request`);
+  await success.fill('#email', EMAIL);
+  await success.click('#request-submit');
+  await success.locator('#status.success').waitFor();
+  await success.goto(await waitForNewLink(linkBefore));
+  await success.fill('#new-password', 'ember glacier saffron pylon');
+  await success.fill('#confirm-password', 'ember glacier saffron pylon');
+  await success.click('#reset-submit');
+  await success.locator('#sign-in a').waitFor({ state: 'visible' });
+  let signInRequest;
+  await context.route((url) => url.href === SIGN_IN_URL, (route) => {
+    signInRequest = route.request();
+    return route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Sign in</title><h1>Sign in</h1>' });
+  });
+  await Promise.all([success.waitForURL(SIGN_IN_URL), success.click('#sign-in a')]);
+  assert.equal(success.url(), SIGN_IN_URL);
+  assert.equal((await signInRequest.allHeaders()).referer, undefined, 'no Referer to the sign-in page');
+  await success.close();
 
   // 8. In German: the page, the email it causes, and the script's words. A
   // browser of its own, whose locale sets Accept-Language and
@@ -193,7 +246,7 @@ try {
   await shot(de, 'de-request-sent');
   const mail = await waitForNewMail(beforeDe);
   assert.equal(mail.language, 'de', 'the email follows the language of the request');
-  assert.equal(mail.subject, 'Passwort für accountpw zurücksetzen');
+  assert.equal(mail.subject, `Passwort für ${PRODUCT} zurücksetzen`);
   await de.goto(mail.link);
   await de.locator('#reset-form').waitFor({ state: 'visible' });
   assert.equal(await de.locator('h1').innerText(), 'Passwort zurücksetzen');
@@ -209,6 +262,7 @@ try {
   await deBrowser.close();
 
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  assert.deepEqual(formIssues, [], 'no DevTools issues about the forms');
   console.log(`browser: ${requests.length} requests checked, ${step} screenshots in ${ARTIFACTS}`);
 } finally {
   await context.close();

@@ -2,13 +2,16 @@ package account
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/config"
+	"github.com/accountpw/accountpw/services/ratelimit"
 	"github.com/accountpw/accountpw/services/store"
 )
 
@@ -129,6 +132,48 @@ func TestRefusedResetKeepsChangeBackoff(t *testing.T) {
 		mustRateLimited(t, e.p.Change(ctx, client, s, pwC, pwB))
 		if !e.verifies(t, u.ID, pwA) {
 			t.Fatal("the password changed")
+		}
+	})
+}
+
+// Over the per-address quota the answer stays the same (nil: the handler's
+// one fixed 202) and nothing is queued, but the log says why, so that
+// whoever tries things out and sees no link can tell a quota from a bug.
+func TestAddressQuotaIsLoggedNotAnswered(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		l := generousLimits()
+		l.ResetAddressPer15m = 2
+		e := newEnv(t, db, withLimits(l))
+		ctx := context.Background()
+		for i := range 3 {
+			c := models.Client{IP: fmt.Sprintf("198.51.100.%d", i+1), RequestID: fmt.Sprintf("req-%d", i+1)}
+			if err := e.p.RequestReset(ctx, c, "nobody@example.org"); err != nil {
+				t.Fatalf("request %d: got %v, want nil like every {\"email\"}", i+1, err)
+			}
+		}
+		events := map[string]map[string]any{}
+		for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if ev["event"] == "reset_requested" {
+				events[ev["request_id"].(string)] = ev
+			}
+		}
+		for id, want := range map[string][2]any{
+			"req-1": {true, nil}, "req-2": {true, nil}, "req-3": {false, ratelimit.ReasonAddressQuota},
+		} {
+			ev := events[id]
+			if ev == nil {
+				t.Fatalf("no reset_requested event for %s in\n%s", id, e.logs)
+			}
+			if ev["queued"] != want[0] || ev["reason"] != want[1] {
+				t.Errorf("%s: queued %v, reason %v; want %v, %v", id, ev["queued"], ev["reason"], want[0], want[1])
+			}
+		}
+		if got := events["req-3"]["limit"]; got != "limits.reset_per_address_per_15m" {
+			t.Errorf("the quota's setting is %v, want limits.reset_per_address_per_15m (what to raise for local trials)", got)
 		}
 	})
 }

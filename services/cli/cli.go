@@ -93,11 +93,35 @@ func Run(ctx context.Context, args []string, env Env, serve ServeFunc) error {
 		// else cobra returns was found while reading the command line.
 		failed = &ExitError{Code: ExitUsage, Err: err}
 	}
-	fmt.Fprintf(env.Stderr, "accountpw: %s\n", oneLine(failed.Err))
+	msg, suggestions := splitSuggestions(failed.Err.Error())
+	fmt.Fprintf(env.Stderr, "accountpw: %s\n", oneLine(errors.New(msg)))
+	switch len(suggestions) {
+	case 0:
+	case 1:
+		fmt.Fprintf(env.Stderr, "Did you mean this?\n  %s\n", suggestions[0])
+	default:
+		fmt.Fprintf(env.Stderr, "Did you mean one of these?\n  %s\n", strings.Join(suggestions, "\n  "))
+	}
 	if failed.Code == ExitUsage {
 		fmt.Fprintf(env.Stderr, "\n%s", cmd.UsageString())
 	}
 	return failed
+}
+
+// suggestionsHeading starts cobra's list of commands near an unknown one,
+// which follows the error on lines of their own ("\n\nDid you mean
+// this?\n\tserve\n\tusers\n").
+const suggestionsHeading = "\n\nDid you mean this?\n"
+
+// splitSuggestions parts cobra's error text into the error and the names it
+// suggests, so that the error stays one line and the names are printed one
+// per line rather than joined into it with "; ".
+func splitSuggestions(text string) (string, []string) {
+	msg, list, ok := strings.Cut(text, suggestionsHeading)
+	if !ok {
+		return text, nil
+	}
+	return msg, strings.Fields(list)
 }
 
 // usage marks err as a mistake in the command line found by a command

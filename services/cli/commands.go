@@ -87,11 +87,17 @@ func (a *app) mailCmd() *cobra.Command {
 	}
 	failed := &cobra.Command{
 		Use:   "failed",
-		Short: "List dead letters, one JSON line each: id, kind, recipient pseudonym, attempts, last_error, at",
+		Short: "List dead letters, one JSON line each: id, kind, recipient pseudonym, attempts, last_error, at (\"no dead letters\" on stderr when there are none)",
 		Args:  cobra.NoArgs,
 		RunE: withQueue(func(ctx context.Context, app *services.App, _ []string) error {
 			dl, err := app.Queue.DeadLetters(ctx, 100)
 			if err != nil {
+				return err
+			}
+			if len(dl) == 0 {
+				// On stderr: stdout is JSON lines, and a script reading it
+				// must find none; a person must still see an answer.
+				_, err := fmt.Fprintln(a.env.Stderr, "no dead letters")
 				return err
 			}
 			enc := json.NewEncoder(a.env.Stdout)

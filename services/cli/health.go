@@ -26,7 +26,8 @@ func (a *app) healthcheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "healthcheck [--url URL]",
 		Short: "Exit 0 if the server's GET /readyz answers 200 within 2 s, else 1 (for a container's HEALTHCHECK)",
-		Long: "Ask a running server's readiness probe, GET /readyz. Without --url it asks the address\n" +
+		Long: "Ask a running server's readiness probe, GET /readyz. --url is the server's base URL, or the\n" +
+			"full URL of a probe (ending in /readyz or /healthz), asked as it is. Without --url it asks the address\n" +
 			"serve listens on (http.addr, ACCOUNTPW_HTTP_ADDR) on this machine: \":8080\" means\n" +
 			"http://127.0.0.1:8080, and https when http.tls_cert is set. It reads the configuration\n" +
 			"only for that, and needs no database and no secret.",
@@ -42,11 +43,10 @@ func (a *app) healthcheckCmd() *cobra.Command {
 					return fmt.Errorf("healthcheck: %w", err)
 				}
 			}
-			u, err := url.Parse(target)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return usage(fmt.Errorf("--url must be an http:// or https:// base URL, got %q", target))
+			u, err := probeURL(target)
+			if err != nil {
+				return usage(err)
 			}
-			u = u.JoinPath("readyz")
 			status, err := probe(ctx, u)
 			if err != nil {
 				return fmt.Errorf("healthcheck: %w", err)
@@ -55,8 +55,24 @@ func (a *app) healthcheckCmd() *cobra.Command {
 			return err
 		}),
 	}
-	cmd.Flags().StringVar(&base, "url", "", "base URL of the server, e.g. http://127.0.0.1:8080 (default: from http.addr)")
+	cmd.Flags().StringVar(&base, "url", "", "base URL of the server, e.g. http://127.0.0.1:8080, or a probe's full URL, e.g. http://127.0.0.1:8080/readyz (default: from http.addr)")
 	return cmd
+}
+
+// probeURL is the URL healthcheck asks for target: a probe's own URL (its
+// path ends in /readyz or /healthz) as it is, so that a URL copied from a
+// load balancer's or orchestrator's probe works; anything else is the base
+// URL the server is reached at, perhaps under a proxy's prefix, and
+// /readyz is added to it.
+func probeURL(target string) (*url.URL, error) {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--url must be an http:// or https:// URL (the server's base URL, or its /readyz or /healthz), got %q", target)
+	}
+	if path := strings.TrimSuffix(u.Path, "/"); strings.HasSuffix(path, "/readyz") || strings.HasSuffix(path, "/healthz") {
+		return u, nil
+	}
+	return u.JoinPath("readyz"), nil
 }
 
 // LocalURL is the base URL at which a process on this machine reaches the

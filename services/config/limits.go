@@ -78,6 +78,11 @@ func (l Limits) ResetAddress() []Rate {
 	return []Rate{{l.ResetAddressPer15m, 15 * time.Minute}, {l.ResetAddressPer24h, 24 * time.Hour}}
 }
 
+// ResetAddressKeys are the settings of ResetAddress's windows, in its
+// order: what the log names when the quota stops an email, so that whoever
+// runs into it knows what to raise.
+var ResetAddressKeys = [...]string{"limits.reset_per_address_per_15m", "limits.reset_per_address_per_24h"}
+
 // TokenFailures caps failed reset tokens per client IP.
 func (l Limits) TokenFailures() Rate { return Rate{l.TokenFailuresPer15m, 15 * time.Minute} }
 

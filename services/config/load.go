@@ -1,13 +1,9 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // EnvPrefix starts every environment variable of accountpw.
@@ -40,11 +36,7 @@ func load(name string, yamlDoc []byte, environ []string) (Config, error) {
 	c := Default()
 	var problems []error
 	if yamlDoc != nil {
-		dec := yaml.NewDecoder(bytes.NewReader(yamlDoc))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			problems = append(problems, fmt.Errorf("%s: %w", name, err))
-		}
+		problems = append(problems, decodeYAML(name, yamlDoc, &c)...)
 	}
 	problems = append(problems, applyEnv(&c, environ)...)
 	if err := c.Validate(); err != nil {

@@ -21,7 +21,7 @@ const (
 	MinTokenKeyBytes = 32
 )
 
-// Reset configures the emailed reset link.
+// Reset configures the emailed reset link and the built-in page it opens.
 type Reset struct {
 	// URL is the page the link opens; ?token= is appended.
 	URL      string        `yaml:"url" env:"URL"`
@@ -32,6 +32,9 @@ type Reset struct {
 	// derived from the JWT secret; in JWKS mode without it, each attempt
 	// issues a new token instead.
 	TokenKey string `yaml:"-" env:"TOKEN_KEY"`
+	// SignInURL, when set, is where the built-in page's "continue to sign
+	// in" link leads once a reset succeeded; empty shows no link.
+	SignInURL string `yaml:"sign_in_url" env:"SIGN_IN_URL"`
 }
 
 // DefaultReset returns the reset section's defaults.
@@ -48,6 +51,13 @@ func (r Reset) Validate() error {
 	}
 	if r.TokenKey != "" && len(r.TokenKey) < MinTokenKeyBytes {
 		p.add("ACCOUNTPW_RESET_TOKEN_KEY must have at least %d bytes", MinTokenKeyBytes)
+	}
+	if r.SignInURL != "" {
+		// Linked from a page people trust because it came by email: as
+		// trustworthy as reset.url. A query may carry where to go next.
+		if err := models.CheckServiceURL(r.SignInURL, true); err != nil {
+			p.add("reset.sign_in_url: %v", err)
+		}
 	}
 	return p.err()
 }

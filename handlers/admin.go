@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 )
 
 // The admin API: the adopting application's server-side door, on a
@@ -91,18 +90,10 @@ func NewAdmin(svc AdminService, opts AdminOptions) *echo.Echo {
 	if opts.Observer != nil {
 		e.Use(observeAdmin(opts.Observer, ops))
 	}
+	e.Use(common(a.log, opts.TLS, opts.RequestTimeout)...)
 	e.Use(
-		rememberClient,
-		middleware.RequestID(),
-		securityHeaders(opts.TLS),
-		accessLog(a.log),
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisableStackAll: true}),
 		allowMethods(allow, func(echo.Context) error { return nil }), // the admin API has no client ceiling
 		keys.authenticate(a.log),
-		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Timeout:      opts.RequestTimeout,
-			ErrorHandler: func(err error, _ echo.Context) error { return err },
-		}),
 	)
 	add(echo.GET, adminAccounts, opListAccounts, a.listAccounts)
 	add(echo.HEAD, adminAccounts, opListAccounts, withoutBody(a.listAccounts))

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -12,6 +13,31 @@ import (
 
 	"github.com/accountpw/accountpw/models"
 )
+
+// common is the middleware both routers run on every request, in order:
+// the client's own context kept, a request id, the security headers, the
+// access log, and panics turned into 500s the access log sees; then the
+// request's deadline, past which a service call answers 503.
+func common(log *slog.Logger, tls bool, timeout time.Duration) []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{
+		rememberClient,
+		middleware.RequestID(),
+		securityHeaders(tls),
+		accessLog(log),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			DisableErrorHandler: true, // return the error so the access log sees the 500
+			DisableStackAll:     true,
+			LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
+				return fmt.Errorf("panic: %w\n%s", err, stack)
+			},
+		}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Timeout: timeout,
+			// handleError maps context.DeadlineExceeded to 503 itself.
+			ErrorHandler: func(err error, _ echo.Context) error { return err },
+		}),
+	}
+}
 
 // validRequestID is what an incoming X-Request-ID must look like to be kept;
 // anything else could forge or break log lines.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/accountpw/accountpw/models"
 )
@@ -115,25 +114,8 @@ func New(svc Service, opts Options) *echo.Echo {
 	if opts.Observer != nil {
 		e.Use(observe(opts.Observer, allow))
 	}
-	e.Use(
-		rememberClient,
-		middleware.RequestID(),
-		securityHeaders(opts.TLS),
-		accessLog(s.log),
-		middleware.RecoverWithConfig(middleware.RecoverConfig{
-			DisableErrorHandler: true, // return the error so the access log sees the 500
-			DisableStackAll:     true,
-			LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
-				return fmt.Errorf("panic: %w\n%s", err, stack)
-			},
-		}),
-		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Timeout: opts.RequestTimeout,
-			// handleError maps context.DeadlineExceeded to 503 itself.
-			ErrorHandler: func(err error, _ echo.Context) error { return err },
-		}),
-		allowMethods(allow, s.admitRefused),
-	)
+	e.Use(common(s.log, opts.TLS, opts.RequestTimeout)...)
+	e.Use(allowMethods(allow, s.admitRefused))
 
 	var resource []echo.MiddlewareFunc
 	if len(opts.CORSOrigins) > 0 {

@@ -71,10 +71,17 @@ func (q Queries) PasswordChangedAt(ctx context.Context, id string) (time.Time, e
 // change committed since, nothing is written. Errors: ErrConflict, a
 // classified database error.
 func (q Queries) SetPassword(ctx context.Context, id, readHash, newHash string, at time.Time) error {
-	res := q.with(ctx).Model(&userRow{}).Where("id = ? AND password_hash = ?", id, readHash).
-		Updates(map[string]any{"password_hash": newHash, "password_changed_at": at, "updated_at": at})
+	return q.replaceHash(ctx, "set password", id, readHash,
+		map[string]any{"password_hash": newHash, "password_changed_at": at, "updated_at": at})
+}
+
+// replaceHash writes set to the account id if its hash is still readHash:
+// the guard that makes a change that committed meanwhile win. Errors:
+// ErrConflict when it is not, a classified database error.
+func (q Queries) replaceHash(ctx context.Context, op, id, readHash string, set map[string]any) error {
+	res := q.with(ctx).Model(&userRow{}).Where("id = ? AND password_hash = ?", id, readHash).Updates(set)
 	if res.Error != nil {
-		return classify("set password", res.Error)
+		return classify(op, res.Error)
 	}
 	if res.RowsAffected != 1 {
 		return ErrConflict
@@ -127,15 +134,7 @@ func (q Queries) DeleteUser(ctx context.Context, id string) error {
 // session ends; updated_at moves to at. Errors: ErrConflict, a classified
 // database error.
 func (q Queries) RehashPassword(ctx context.Context, id, readHash, newHash string, at time.Time) error {
-	res := q.with(ctx).Model(&userRow{}).Where("id = ? AND password_hash = ?", id, readHash).
-		Updates(map[string]any{"password_hash": newHash, "updated_at": at})
-	if res.Error != nil {
-		return classify("rehash password", res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return ErrConflict
-	}
-	return nil
+	return q.replaceHash(ctx, "rehash password", id, readHash, map[string]any{"password_hash": newHash, "updated_at": at})
 }
 
 // ListUsers returns up to limit accounts whose id sorts after after ("" for

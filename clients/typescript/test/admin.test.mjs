@@ -5,22 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AccountClient } from '../dist/index.js';
-import { AccountpwError, AdminClient } from '../dist/admin.js';
-import { ADMIN_KEY, ADMIN_URL, BASE_URL, resetTokens, waitResetToken } from './env.mjs';
+import { AdminClient } from '../dist/admin.js';
+import { ADMIN_KEY, ADMIN_URL, BASE_URL, rejects, resetTokens, waitResetToken } from './env.mjs';
 
 const admin = new AdminClient({ baseUrl: ADMIN_URL, apiKey: ADMIN_KEY });
 const PASSWORD = 'velvet orbit copper lantern';
 const NEW = 'quartz meadow tundra violin';
 
-async function rejects(p) {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof AccountpwError, `rejected with ${e}, want an AccountpwError`);
-    return e;
-  }
-  assert.fail('resolved, want a rejection');
-}
 
 test('a signup, sign-in checks, look-ups and a delete', async () => {
   const id = `ts:${Date.now()}`;

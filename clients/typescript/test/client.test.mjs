@@ -2,8 +2,8 @@
 // operation, and every error a person can cause, as the server answers it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AccountClient, AccountpwError, isAccountpwError } from '../dist/index.js';
-import { BASE_URL, bearer, clientsIn, createUser, logEntries, resetTokens, waitResetToken } from './env.mjs';
+import { AccountClient, isAccountpwError } from '../dist/index.js';
+import { BASE_URL, bearer, clientsIn, createUser, logEntries, rejects, resetTokens, waitResetToken } from './env.mjs';
 import { freePort } from './serve.mjs';
 
 const clientAs = clientsIn('198.51.100');
@@ -12,16 +12,6 @@ const NEW = 'quartz meadow tundra violin';
 const NEWER = 'ember glacier saffron pylon';
 const ACCEPTED = { status: 'accepted', detail: 'If an account exists for this address, an email with a reset link is on its way.' };
 
-/** rejects returns the AccountpwError promise p rejects with. */
-async function rejects(p) {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof AccountpwError, `rejected with ${e}, want an AccountpwError`);
-    return e;
-  }
-  assert.fail('resolved, want a rejection');
-}
 
 test('a reset: request, a refused password, the new one, the used link', async () => {
   const email = 'reset@example.org';

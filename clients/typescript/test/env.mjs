@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_KEY, serverEnv } from './serve.mjs';
-import { AccountClient } from '../dist/index.js';
+import assert from 'node:assert/strict';
+import { AccountClient, AccountpwError } from '../dist/index.js';
 
 export const BASE_URL = process.env.CLIENT_TEST_BASE_URL;
 export const ADMIN_URL = process.env.CLIENT_TEST_ADMIN_URL;
@@ -76,4 +77,15 @@ export function clientsIn(net) {
     client.ip = ip; // what the server logs as the client
     return client;
   };
+}
+
+/** rejects returns the AccountpwError promise p rejects with. */
+export async function rejects(p) {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof AccountpwError, `rejected with ${e}, want an AccountpwError`);
+    return e;
+  }
+  assert.fail('resolved, want a rejection');
 }

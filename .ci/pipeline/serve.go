@@ -136,14 +136,14 @@ func seedWith(ctx context.Context, url string, addrs []string, phc string) error
 // server is a running `accountpw serve`; admin is the admin listener's base
 // URL when env turns it on.
 type server struct {
-	base, admin, log string
-	cmd              *exec.Cmd
-	started          time.Time
+	base, admin, metrics, log string
+	cmd                       *exec.Cmd
+	started                   time.Time
 }
 
 // baseEnv is production configuration: limits on, argon2id 64 MiB/3/4,
 // SendGrid (the fake), log level info. GODEBUG=madvdontneed=0 keeps the
-// hashing memory the runtime gave back mapped (see the README).
+// hashing memory the runtime gave back mapped (see docs/performance.md).
 func baseEnv(dbURL, sendgrid string) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
@@ -207,6 +207,9 @@ func startServe(ctx context.Context, bin, dir string, env []string) (*server, er
 			s.base = "http://" + addrs["listening"]
 			if wantAdmin {
 				s.admin = "http://" + addrs["admin listening"]
+			}
+			if a := addrs["metrics listening"]; a != "" {
+				s.metrics = "http://" + a + "/metrics"
 			}
 			return s, nil
 		}

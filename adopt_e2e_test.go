@@ -42,7 +42,7 @@ type appEvent struct {
 
 // appReceiver is the adopting application's webhook endpoint: it checks
 // every request against the webhooks entry of openapi.yaml and verifies
-// the signature the way the README tells receivers to (HMAC-SHA256 under
+// the signature the way docs/adopting.md tells receivers to (HMAC-SHA256 under
 // the decoded secret, written here, not with the service's signing code),
 // and records what fails.
 type appReceiver struct {

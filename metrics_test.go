@@ -78,7 +78,7 @@ func value(fams map[string]*dto.MetricFamily, name string, labels ...string) flo
 	return -1
 }
 
-// allowedLabelValues is the public contract on labels (README: Metrics):
+// allowedLabelValues is the public contract on labels (docs/operating.md: Metrics):
 // every label any family carries, and what its values may be. A label not
 // listed fails, so nothing can put an address, an IP, a token or a user id
 // in a label unnoticed.

@@ -32,7 +32,7 @@ func (a *app) importCmd() *cobra.Command {
 			"stderr at most once a second, and one JSON summary to stdout:\n" +
 			"  {\"imported\":N,\"updated\":N,\"unchanged\":N,\"errors\":N}\n" +
 			"The exit status is 1 when any line failed. --dry-run checks every line, against the\n" +
-			"database too, and writes nothing. The rules are in the README (Adopting accountpw).",
+			"database too, and writes nothing. The rules are in docs/adopting.md (Importing).",
 		Args: cobra.MaximumNArgs(1),
 		RunE: a.run(func(ctx context.Context, args []string) error {
 			in, name := a.env.Stdin, "standard input"

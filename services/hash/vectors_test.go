@@ -8,7 +8,7 @@ import (
 	"github.com/accountpw/accountpw/services/config"
 )
 
-// Vectors made by the two libraries the README shows for verifying our
+// Vectors made by the two libraries docs/adopting.md shows for verifying our
 // hashes, independent of x/crypto, with a fixed salt and cheap parameters:
 //
 // npm argon2 0.45.1 (node 20), which writes its parameters as m,p,t:

@@ -6,7 +6,7 @@
 // never on the API's.
 //
 // The family names, their labels and the label values are a public
-// contract, documented in the README's Metrics section and used by the
+// contract, documented in docs/operating.md (Metrics) and used by the
 // dashboard and alert rules in monitoring/. A label value is always a name
 // fixed in code (an operation, a status, an outcome, a limit, a policy
 // code): never an address, an IP, a token or a user id.

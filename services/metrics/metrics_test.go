@@ -73,7 +73,7 @@ func histogramCount(fams map[string]*dto.MetricFamily, name string, labels ...st
 }
 
 // Every observer method lands in its family, under the label values the
-// README documents; what is expected exists at zero before it happens.
+// docs/operating.md documents; what is expected exists at zero before it happens.
 func TestObserversFillTheirFamilies(t *testing.T) {
 	t.Parallel()
 	m := newMetrics()

@@ -39,7 +39,7 @@ func mustQueue(t *testing.T, db *store.DB, d Deps) *Queue {
 }
 
 // The first retry comes within base and twice base (2–4 s with the
-// default base, as the README says), each later one within the next
+// default base, as docs/operating.md says), each later one within the next
 // doubling, and none past the cap.
 func TestBackoff(t *testing.T) {
 	t.Parallel()

@@ -34,37 +34,48 @@ func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, tokenKey []byte
 }
 
 // ComposeReset resolves the address of a reset request, issues its token
-// with the full lifetime from now, and renders the link to the address
+// (at its first attempt, with the full lifetime from then), and renders the
+// link to the address
 // stored on the account, in the account's locale, else the language
 // negotiated from the request, else the default.
 //
 // Every attempt of one job carries the same link: the token is derived from
 // the job's seed under the token key, so an email sent again because a
 // crash cut its first send short (the provider may have taken it) does not
-// kill the link of the first; a retry moves the link's expiry to its full
-// lifetime from the retry. Another request for the account (another seed)
-// supersedes it. If the link was used meanwhile, that email evidently
+// kill the link of the first; a retry keeps the link's first expiry, so it
+// never lives longer than one lifetime. A later request for the account
+// (another seed) supersedes it, in whichever order the two are sent: an
+// attempt of the earlier request after the later one's link was issued
+// sends nothing. If the link was used meanwhile, that email evidently
 // arrived and nothing is sent: issuing the used token again would revive
 // it. (The used row outlives the job: the job stops at its deadline, the
 // request time plus the lifetime, and the row is deleted only after its own
 // expiry, at least that.) A job without a seed, or a composer without a
 // key, issues a fresh token per attempt.
 //
-// Errors: queue.ErrNoRecipient (no such account), queue.ErrLinkUsed, a
-// queue.Permanent error when the email cannot be rendered, a wrapped
-// database error.
+// Errors: queue.ErrNoRecipient (no such account), queue.ErrLinkUsed,
+// queue.ErrSuperseded, a queue.Permanent error when the email cannot be
+// rendered, a wrapped database error.
 func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
 	plain, hash := newToken()
 	if m.tokenKey != nil && job.TokenSeed != "" {
 		plain, hash = tokenFromSeed(m.tokenKey, job.TokenSeed)
 	}
 	now := m.now()
-	u, err := m.db.IssueToken(ctx, job.EmailKey, hash, now.Add(m.reset.TokenTTL), now)
+	// The link answers the job's request: a later request's link stands.
+	// Without a seed every attempt is a new link, which answers now.
+	requested := now
+	if m.tokenKey != nil && job.TokenSeed != "" && !job.RequestedAt.IsZero() {
+		requested = job.RequestedAt
+	}
+	u, err := m.db.IssueToken(ctx, job.EmailKey, hash, now.Add(m.reset.TokenTTL), requested)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return models.Message{}, queue.ErrNoRecipient
 	case errors.Is(err, store.ErrTokenUsed):
 		return models.Message{}, queue.ErrLinkUsed
+	case errors.Is(err, store.ErrSuperseded):
+		return models.Message{}, queue.ErrSuperseded
 	case err != nil:
 		return models.Message{}, fmt.Errorf("issue reset token: %w", err)
 	}

@@ -16,7 +16,7 @@ import (
 var (
 	// deliveryOutcomes are the outcomes of each kind the queue delivers.
 	deliveryOutcomes = map[string][]string{
-		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account", "link_used"},
+		models.MessageReset:  {"sent", "retry", "throttled", "dead_letter", "expired", "no_account", "link_used", "superseded"},
 		models.MessageNotice: {"sent", "retry", "throttled", "dead_letter", "expired", "no_account"},
 		queue.KindWebhook:    {"sent", "retry", "throttled", "dead_letter", "expired", "gone"},
 	}
@@ -28,13 +28,13 @@ var (
 )
 
 // resetDone is the one outcome MergeResetOutcomes counts a reset email's
-// sent, no_account and link_used as.
+// sent, no_account, link_used and superseded as.
 const resetDone = "done"
 
 // resetOutcomeMerged reports whether a reset email's outcome is one of
 // those that tell whether its address has an account.
 func resetOutcomeMerged(outcome string) bool {
-	return outcome == "sent" || outcome == "no_account" || outcome == "link_used"
+	return outcome == "sent" || outcome == "no_account" || outcome == "link_used" || outcome == "superseded"
 }
 
 func (m *Metrics) registerMail() {

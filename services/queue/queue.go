@@ -90,12 +90,17 @@ var ErrNoRecipient = errors.New("no account to mail")
 // is done and nothing is sent.
 var ErrLinkUsed = errors.New("the link of an earlier attempt was used")
 
+// ErrSuperseded is returned by a Composer when a reset email is attempted
+// after a later request for the same account issued its own link: that
+// link stands, so this job is done and nothing is sent.
+var ErrSuperseded = errors.New("a later request's link is live")
+
 // Composer turns jobs into messages. The account package implements it.
 type Composer interface {
 	// ComposeReset resolves the account of a reset request, issues its
 	// token (superseding any other request's) and renders the email; every
 	// attempt of one job carries the same link. Errors besides a failure:
-	// ErrNoRecipient, ErrLinkUsed.
+	// ErrNoRecipient, ErrLinkUsed, ErrSuperseded.
 	ComposeReset(ctx context.Context, job Reset, messageID string) (models.Message, error)
 	// ComposeNotice renders the "password changed" notice.
 	ComposeNotice(ctx context.Context, job Notice, messageID string) (models.Message, error)
@@ -112,7 +117,7 @@ func Permanent(err error) error { return river.JobCancel(err) }
 // Delivery is one delivery outcome, for Deps.Observe.
 type Delivery struct {
 	Kind    string // models.MessageReset, models.MessageNotice or KindWebhook
-	Outcome string // sent, retry, throttled, dead_letter, expired, no_account, link_used; gone (webhook 410)
+	Outcome string // sent, retry, throttled, dead_letter, expired, no_account, link_used, superseded; gone (webhook 410)
 	Attempt int
 	// RequestedAt is when the message was asked for (the reset request, the
 	// password change); zero for a job that does not record it. At is when

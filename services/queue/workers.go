@@ -59,6 +59,9 @@ func (w *mailWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	case errors.Is(err, ErrLinkUsed):
 		q.logDelivery(ctx, d, id, a.recipient(), "link_used", nil)
 		return nil
+	case errors.Is(err, ErrSuperseded):
+		q.logDelivery(ctx, d, id, a.recipient(), "superseded", nil)
+		return nil
 	case err != nil:
 		return fmt.Errorf("%s email: %w", w.kind, err)
 	}

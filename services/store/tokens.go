@@ -17,7 +17,9 @@ type tokenRow struct {
 	TokenHash string     `gorm:"type:text;not null;uniqueIndex"`
 	ExpiresAt time.Time  `gorm:"not null"`
 	UsedAt    *time.Time ``
-	CreatedAt time.Time  `gorm:"not null"`
+	// CreatedAt is the time of the request the token answers (see
+	// IssueToken), which orders the links of two requests.
+	CreatedAt time.Time `gorm:"not null"`
 }
 
 func (tokenRow) TableName() string { return "reset_tokens" }
@@ -26,16 +28,26 @@ func (tokenRow) TableName() string { return "reset_tokens" }
 // used: issuing it again would bring a used link back to life.
 var ErrTokenUsed = errors.New("store: this token was used already")
 
+// ErrSuperseded is returned by IssueToken when the account's live token
+// answers a later request than the one the caller issues for: the newer
+// link stands, and issuing the older one would end it.
+var ErrSuperseded = errors.New("store: a newer link of the account is live")
+
 // IssueToken finds the account whose lookup key is emailKey and makes the
 // hash of a token, expiring at expires, its one live token, replacing any
 // earlier unused one: a unique index allows one unused token per account,
 // and one upsert writes it, so concurrent issuers leave exactly one live
-// link. Issuing the hash that is already the live one (the same email
-// attempted again) moves its expiry. It returns the account. On PostgreSQL
-// this is one statement, a round trip per reset email. Errors: ErrNotFound
-// (no such account), ErrTokenUsed (the hash was used already; nothing is
-// written), a classified database error.
-func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now time.Time) (models.User, error) {
+// link. requested is the time of the request the token answers, kept as
+// the row's created_at: a live token of another hash that answers a later
+// request stands (the emails of two requests may be sent in either order,
+// the later request's link must win). Issuing the hash that is already the
+// live one (the same email attempted again) keeps it as it is, its expiry
+// included: a send attempted again never lengthens a link's life. It
+// returns the account. On PostgreSQL this is one statement, a round trip
+// per reset email. Errors: ErrNotFound (no such account), ErrTokenUsed (the
+// hash was used already), ErrSuperseded (a later request's link is live);
+// nothing is written for either; a classified database error.
+func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, requested time.Time) (models.User, error) {
 	const upsert = `INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
 		SELECT id, ?, ?, ? FROM u WHERE true
 		ON CONFLICT (user_id) WHERE used_at IS NULL
@@ -43,32 +55,40 @@ func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now
 	if d.postgres {
 		// Without GORM: this runs once per reset email, and GORM's
 		// reflection cost more CPU than the statement. The upsert is the one
-		// below, with numbered parameters, skipped for a hash already used.
+		// below, with numbered parameters, skipped for a hash already used
+		// or superseded, and a no-op for the live hash itself.
 		// FOR UPDATE: a concurrent change of the address (or a deletion)
 		// that commits first makes the row fail email_key = $1 when the lock
 		// is granted, so no link goes to an address the account no longer
 		// has, after that change ended the account's tokens.
 		const issue = `WITH u AS (SELECT ` + userColumns + ` FROM users WHERE email_key = $1 FOR UPDATE),
+			used AS (SELECT 1 FROM reset_tokens WHERE token_hash = $2 AND used_at IS NOT NULL),
+			newer AS (SELECT 1 FROM reset_tokens t JOIN u ON t.user_id = u.id
+				WHERE t.used_at IS NULL AND t.token_hash <> $2 AND t.created_at > $4),
 			i AS (INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
 				SELECT id, $2, $3, $4 FROM u
-				WHERE NOT EXISTS (SELECT 1 FROM reset_tokens WHERE token_hash = $2 AND used_at IS NOT NULL)
+				WHERE NOT EXISTS (SELECT 1 FROM used) AND NOT EXISTS (SELECT 1 FROM newer)
 				ON CONFLICT (user_id) WHERE used_at IS NULL
-				DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at, created_at = excluded.created_at
+				DO UPDATE SET token_hash = excluded.token_hash,
+					expires_at = CASE WHEN reset_tokens.token_hash = excluded.token_hash THEN reset_tokens.expires_at ELSE excluded.expires_at END,
+					created_at = CASE WHEN reset_tokens.token_hash = excluded.token_hash THEN reset_tokens.created_at ELSE excluded.created_at END
 				RETURNING user_id)
-			SELECT ` + userColumns + `, EXISTS (SELECT 1 FROM i) FROM u`
+			SELECT ` + userColumns + `, EXISTS (SELECT 1 FROM i), EXISTS (SELECT 1 FROM newer) FROM u`
 		var (
-			r             userRow
-			found, issued bool
+			r                         userRow
+			found, issued, superseded bool
 		)
-		err := d.queryRows(ctx, issue, []any{emailKey, hash, expires, now}, func(rows *sql.Rows) error {
+		err := d.queryRows(ctx, issue, []any{emailKey, hash, expires, requested}, func(rows *sql.Rows) error {
 			found = true
-			return rows.Scan(append(r.fields(), &issued)...)
+			return rows.Scan(append(r.fields(), &issued, &superseded)...)
 		})
 		switch {
 		case err != nil:
 			return models.User{}, classify("issue token", err)
 		case !found:
 			return models.User{}, ErrNotFound
+		case superseded:
+			return models.User{}, ErrSuperseded
 		case !issued:
 			return models.User{}, ErrTokenUsed
 		}
@@ -90,7 +110,19 @@ func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, now
 		if used > 0 {
 			return ErrTokenUsed
 		}
-		return classify("issue token", tx.with(ctx).Exec(`WITH u AS (SELECT ? AS id) `+upsert, u.ID, hash, expires, now).Error)
+		var live []tokenRow
+		if err := tx.with(ctx).Where("user_id = ? AND used_at IS NULL", u.ID).Find(&live).Error; err != nil {
+			return classify("issue token", err)
+		}
+		for _, t := range live {
+			switch {
+			case t.TokenHash == hash:
+				return nil // the same email again: the link stands as it was issued
+			case t.CreatedAt.After(requested):
+				return ErrSuperseded
+			}
+		}
+		return classify("issue token", tx.with(ctx).Exec(`WITH u AS (SELECT ? AS id) `+upsert, u.ID, hash, expires, requested).Error)
 	})
 	return u, err
 }

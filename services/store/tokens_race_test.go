@@ -101,3 +101,43 @@ func TestIssueTokenWaitsForAddressChange(t *testing.T) {
 		t.Errorf("a link for the old address survived the change: %v", err)
 	}
 }
+
+// The links of two requests win by request, not by when they are sent: an
+// earlier request's token issued after a later one's is refused
+// (ErrSuperseded) and the later link stands; the same hash issued again (an
+// email sent again) keeps its first expiry; a later request replaces.
+func TestIssueTokenOrdersRequests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		u := mustUser(t, db, "order")
+		t0 := time.Now().UTC().Truncate(time.Microsecond)
+		t1 := t0.Add(time.Minute)
+		// The later request's email goes out first...
+		if _, err := db.IssueToken(ctx, u.EmailKey, "later", t1.Add(30*time.Minute), t1); err != nil {
+			t.Fatal(err)
+		}
+		// ...then the earlier request's: it must not replace it.
+		if _, err := db.IssueToken(ctx, u.EmailKey, "earlier", t0.Add(40*time.Minute), t0); !errors.Is(err, store.ErrSuperseded) {
+			t.Fatalf("an earlier request's link after a later one's: got %v, want ErrSuperseded", err)
+		}
+		if _, _, err := db.LiveToken(ctx, "later", t1); err != nil {
+			t.Fatalf("the later link is no longer live: %v", err)
+		}
+		// The later email sent again, later still: the same link, and its
+		// expiry as first issued.
+		if _, err := db.IssueToken(ctx, u.EmailKey, "later", t1.Add(50*time.Minute), t1); err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := db.LiveToken(ctx, "later", t1)
+		if err != nil || !tok.ExpiresAt.Equal(t1.Add(30*time.Minute)) {
+			t.Fatalf("after a re-send: %+v, %v; want the first expiry %v", tok, err, t1.Add(30*time.Minute))
+		}
+		// A yet later request replaces it.
+		t2 := t1.Add(time.Minute)
+		if _, err := db.IssueToken(ctx, u.EmailKey, "latest", t2.Add(30*time.Minute), t2); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.LiveToken(ctx, "later", t1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the replaced link: got %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -48,9 +48,15 @@ func badQuery(field, message string) error {
 	return &models.Error{Kind: models.KindInvalid, Code: "invalid_query", Field: field, Message: message}
 }
 
-// pathID is the account id of the path, percent-decoded: a client that
-// encodes "shop:42" as shop%3A42 means the same account.
+// pathID is the account id of the path, percent-decoded once: a client
+// that encodes "shop:42" as shop%3A42 means the same account. Echo matches
+// the escaped path when it differs from the decoded one's default encoding
+// (URL.RawPath), and the decoded path otherwise, whose id is decoded
+// already: decoding it again would make shop%253A42 the account shop:42.
 func pathID(c echo.Context) (string, error) {
+	if c.Request().URL.RawPath == "" {
+		return c.Param("id"), nil
+	}
 	id, err := url.PathUnescape(c.Param("id"))
 	if err != nil {
 		return "", &models.Error{Kind: models.KindInvalid, Code: "invalid_user_id", Field: "id",

@@ -68,8 +68,9 @@ func (k adminKeys) match(token string) (string, bool) {
 
 // authenticate lets through requests bearing a configured key, and logs
 // each call as a security event: the key's id, never the key; the route,
-// never the path (an id or address is the caller's data, not the log's);
-// and the status the call is answered with. A request without a valid key
+// never the path (an address in a query is the caller's data, not the
+// log's), with the account's id when the path names one; and the status the
+// call is answered with. A request without a valid key
 // is answered 401 and logged too.
 func (k adminKeys) authenticate(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -94,6 +95,11 @@ func (k adminKeys) authenticate(log *slog.Logger) echo.MiddlewareFunc {
 			status := c.Response().Status
 			if err != nil {
 				status = statusFor(err)
+			}
+			// The account a call is about, when its path names one that can
+			// be an id: the audit trail of writes, deletes and resets.
+			if id, perr := pathID(c); perr == nil && id != "" && models.ValidateUserID(id) == nil {
+				attrs = append(attrs, slog.String("user_id", id))
 			}
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "security event",
 				append([]slog.Attr{slog.String("event", "admin_call"), slog.String("key_id", keyID),

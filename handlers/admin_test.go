@@ -64,7 +64,7 @@ func TestAdminAuth(t *testing.T) {
 	}
 	for _, want := range []string{`"event":"admin_call","key_id":"` + AdminKeyID(testAdminKey) + `","status":200`,
 		`"key_id":"` + AdminKeyID(otherAdminKey) + `"`, `"event":"admin_refused","reason":"no_key"`,
-		`"event":"admin_refused","reason":"wrong_key"`, `"route":"/admin/v1/accounts/:id"`} {
+		`"event":"admin_refused","reason":"wrong_key"`, `"route":"/admin/v1/accounts/:id"`, `"user_id":"a"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the log lacks %s:\n%s", want, out)
 		}
@@ -130,6 +130,26 @@ func TestAdminRoutes(t *testing.T) {
 		mustBaseHeaders(t, rec)
 		if tc.req.Method == "HEAD" && rec.Body.Len() != 0 {
 			t.Errorf("%s: HEAD answered a body", tc.name)
+		}
+	}
+}
+
+// A path id is percent-decoded once, whether Echo matched the escaped or
+// the decoded path: shop%3A1 is the account shop:1, shop%253A1 is the id
+// shop%3A1 (which the service refuses), never shop:1.
+func TestAdminPathIDDecodedOnce(t *testing.T) {
+	t.Parallel()
+	for target, want := range map[string]string{
+		"/admin/v1/accounts/shop%3A1":   "shop:1",
+		"/admin/v1/accounts/shop:1":     "shop:1",
+		"/admin/v1/accounts/shop%253A1": "shop%3A1",
+		"/admin/v1/accounts/a%2540b":    "a%40b",
+	} {
+		f := newFakeAdmin()
+		f.errs["DeleteUser"] = &models.Error{Kind: models.KindInvalid, Code: "invalid_user_id", Field: "id", Message: "m"}
+		serveAdmin(f, AdminOptions{}, admin("DELETE", target, testAdminKey, "", ""))
+		if got := f.last(t).args; len(got) != 1 || got[0] != want {
+			t.Errorf("%s: the service got %q, want %q", target, got, want)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (p *Passwords) Change(ctx context.Context, c models.Client, s models.Sessio
 	// The right old password ends the wrong-old-password back-off, while
 	// the new password hashes.
 	defer p.alongside(ctx, "clear change throttle", func(ctx context.Context) error {
-		return p.Limits.ChangeSucceeded(ctx, u.ID)
+		return p.Limits.ChangeSucceeded(ctx, u.ID, signInSubject(u.ID))
 	})()
 	// Hash outside the transaction: argon2 is slow on purpose. The new hash
 	// uses the current parameters and pepper, which also upgrades an old one.

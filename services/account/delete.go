@@ -24,6 +24,11 @@ func (p *Passwords) DeleteUser(ctx context.Context, id string) error {
 		if err := tx.DeleteUser(ctx, id); err != nil {
 			return err
 		}
+		// The sign-in check's back-off goes with it (the bare id's, the
+		// {"old","new"} one, the store deletes).
+		if err := tx.ClearChangeFailures(ctx, signInSubject(id)); err != nil {
+			return err
+		}
 		if !p.Queue.SendsEvent(webhook.TypeAccountDeleted) {
 			return nil
 		}

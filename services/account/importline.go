@@ -194,6 +194,9 @@ func decodeFlatObject(b []byte, known []string) (map[string]string, error) {
 	if !utf8.Valid(b) {
 		return nil, bodyProblem("not valid UTF-8")
 	}
+	if models.HasLoneSurrogate(b) {
+		return nil, bodyProblem(`an unpaired surrogate escape (\uD800–\uDFFF alone), which would change the text`)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	malformed := func(err error) error {
 		var se *json.SyntaxError

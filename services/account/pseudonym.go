@@ -24,3 +24,11 @@ func (p *Pseudonymizer) Email(addr string) string {
 	m.Write([]byte(models.EmailKey(addr)))
 	return "e:" + hex.EncodeToString(m.Sum(nil)[:8])
 }
+
+// ID returns the pseudonym of an account id, "i:" and 16 hex digits of
+// HMAC-SHA-256 over it (apart from any address's: the input is prefixed).
+func (p *Pseudonymizer) ID(id string) string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte("id:" + id))
+	return "i:" + hex.EncodeToString(m.Sum(nil)[:8])
+}

@@ -82,6 +82,7 @@ func TestPutAccountProblems(t *testing.T) {
 		{"a password and a hash", "a", `{"email":"a@example.org","password":"` + pwA + `","password_hash":"` + legacyBcrypt + `"}`, models.KindInvalid, "invalid_body", "password_hash"},
 		{"a time with a password", "a", `{"email":"a@example.org","password":"` + pwA + `","password_changed_at":"2020-01-02T03:04:05Z"}`, models.KindInvalid, "invalid_body", "password_changed_at"},
 		{"a weak password", "a", `{"email":"a@example.org","password":"short"}`, models.KindPolicy, "password_too_short", "password"},
+		{"a lone surrogate in the password", "a", `{"email":"a@example.org","password":"quartz meadow tundra violin \ud800"}`, models.KindInvalid, "invalid_body", ""},
 		{"an address that is taken", "a", `{"email":"TAKEN@example.org"}`, models.KindConflict, "email_taken", "email"},
 	} {
 		_, err := e.p.PutAccount(ctx, tc.id, []byte(tc.body))

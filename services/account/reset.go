@@ -81,7 +81,7 @@ func (p *Passwords) Reset(ctx context.Context, c models.Client, token, newPasswo
 	// password leaves the token usable, so clearing the count earlier would
 	// let one token reopen the guessing after every ten wrong passwords.
 	p.settle(ctx, "clear change throttle", func(ctx context.Context) error {
-		return p.Limits.ChangeSucceeded(ctx, u.ID)
+		return p.Limits.ChangeSucceeded(ctx, u.ID, signInSubject(u.ID))
 	})
 	p.event(ctx, c, "reset_completed", slog.String("user_id", u.ID))
 	return nil

@@ -2,8 +2,6 @@ package account
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,15 +28,19 @@ var errBadClientIP = &models.Error{Kind: models.KindInvalid, Code: "invalid_clie
 // in.Password belong to the account in.ID, or the account of in.Email?
 //
 // A wrong password, an account without one and an unknown id or address
-// are one answer, {valid: false}, in the same time: an unknown account's
-// password is compared with Hasher.DummyHash, which costs what a current
-// hash costs, and counted like any other. Every check is counted as a
-// failure before the password is compared, and forgotten when it proves
-// right: per account (the back-off of {"old","new"}, which guesses the same
-// password, keyed by the id, or for an address without an account by a
-// hash of the address, so that unknown accounts throttle like known ones),
-// and per in.ClientIP when given. Over either, the answer is
-// models.RateLimited, even for the right password.
+// are one answer, {valid: false}, in the same time as for an account whose
+// hash is current: an unknown account's password is compared with
+// Hasher.DummyHash, which costs what a current hash costs. (An account still
+// on an imported or outdated hash answers in that hash's time until its
+// first right sign-in upgrades it; the documents say so.) Every check is
+// counted as a failure before the password is compared, and forgotten when
+// it proves right: per account (a back-off like {"old","new"}'s, under
+// limits.change_*, but of its own, keyed by signInSubject, or for an id or
+// address without an account by a keyed pseudonym of it, so that unknown
+// accounts throttle like known ones), and per in.ClientIP when given. Over
+// either, the answer is models.RateLimited, even for the right password. A
+// completed reset and a change with the right old password end the
+// account's sign-in back-off.
 //
 // A right password whose stored hash Hasher.Compare finds outdated (an
 // imported format, weaker parameters, a retired pepper) is hashed anew and
@@ -68,9 +70,9 @@ func (p *Passwords) SignIn(ctx context.Context, c models.Client, in models.SignI
 		p.giveBackSignIn(ctx, in.ClientIP, "")
 		return models.SignInResult{}, fmt.Errorf("sign in: %w", err)
 	}
-	subject, stored := unknownSubject(in), p.Hasher.DummyHash()
+	subject, stored := p.unknownSubject(in), p.Hasher.DummyHash()
 	if found {
-		subject = u.ID
+		subject = signInSubject(u.ID)
 		if u.PasswordHash != "" {
 			stored = u.PasswordHash
 		}
@@ -92,7 +94,7 @@ func (p *Passwords) SignIn(ctx context.Context, c models.Client, in models.SignI
 	}
 	// Right: both counts forget it, while an outdated hash is replaced.
 	defer p.alongside(ctx, "clear sign-in counts", func(ctx context.Context) error {
-		return errors.Join(p.Limits.ChangeSucceeded(ctx, u.ID), p.counted(in.ClientIP, func() error {
+		return errors.Join(p.Limits.ChangeSucceeded(ctx, subject), p.counted(in.ClientIP, func() error {
 			return p.Limits.SignInValid(ctx, in.ClientIP)
 		}))
 	})()
@@ -145,15 +147,23 @@ func (p *Passwords) signInAccount(ctx context.Context, in models.SignIn) (models
 	return u, err == nil, err
 }
 
-// unknownSubject keys the back-off of a check that found no account: the id
-// as given, or "#" and a hash of the address, which no id can be ('#' is
-// not allowed in one) and which keeps addresses out of the table.
-func unknownSubject(in models.SignIn) string {
+// signInSubject keys the sign-in check's back-off of the account id: apart
+// from the {"old","new"} back-off (keyed by the bare id), so that whoever
+// can reach the application's sign-in form, and so guess, cannot hold up
+// the signed-in person's change of password; '#' is no character of an id,
+// so no id is ever such a key.
+func signInSubject(id string) string { return "#sign-in:" + id }
+
+// unknownSubject keys the back-off of a check that found no account: a
+// keyed pseudonym of the address or the id (Pseudonymizer), so that the
+// table holds no address nor a hash a dictionary could reverse, and so that
+// an account created later under that id does not inherit the failures
+// made against it before it existed.
+func (p *Passwords) unknownSubject(in models.SignIn) string {
 	if in.ID != "" {
-		return in.ID
+		return signInSubject(p.Pseudo.ID(in.ID))
 	}
-	sum := sha256.Sum256([]byte("sign-in:" + models.EmailKey(in.Email)))
-	return "#" + hex.EncodeToString(sum[:16])
+	return signInSubject(p.Pseudo.Email(in.Email))
 }
 
 // upgrade replaces u's outdated hash with one of password under the current

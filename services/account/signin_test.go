@@ -280,3 +280,69 @@ func TestSignInBusyCountsNothing(t *testing.T) {
 	_, err = e.p.SignIn(ctx, client, signIn(u.ID, "", pwA))
 	mustRateLimited(t, err)
 }
+
+// The sign-in check's back-off is its own: whoever guesses at the sign-in
+// form cannot hold up the signed-in person's change of password, a change
+// or a completed reset ends it, and failures against an id before its
+// account existed do not follow the account created under it.
+func TestSignInBackoffIsItsOwn(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		l := generousLimits()
+		l.ChangeFailures, l.ChangeBackoff, l.ChangeBackoffMax = 2, time.Hour, time.Hour
+		e := newEnv(t, db, withLimits(l))
+		ctx := context.Background()
+		u := e.mustUser(t, "ann@example.org", pwA)
+		wrong := signIn(u.ID, "", pwB)
+		for range 2 {
+			if _, err := e.p.SignIn(ctx, client, wrong); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := e.p.SignIn(ctx, client, signIn(u.ID, "", pwA))
+		mustRateLimited(t, err)
+		if err := e.p.Change(ctx, client, models.Session{UserID: u.ID}, pwA, pwB); err != nil {
+			t.Fatalf("the signed-in person's change during the sign-in back-off: %v", err)
+		}
+		e.mail.next(t) // its notice
+		if got, err := e.p.SignIn(ctx, client, signIn(u.ID, "", pwB)); err != nil || !got.Valid {
+			t.Fatalf("after the change the back-off still holds: %+v, %v", got, err)
+		}
+		// A completed reset ends it too.
+		for range 2 {
+			if _, err := e.p.SignIn(ctx, client, signIn("", "ann@example.org", pwC)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.p.Reset(ctx, client, e.mustToken(t, "ann@example.org"), pwC); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.p.SignIn(ctx, client, signIn("", "ann@example.org", pwC)); err != nil || !got.Valid {
+			t.Fatalf("after the reset the back-off still holds: %+v, %v", got, err)
+		}
+		// Failures against an id nobody has yet.
+		for range 3 {
+			_, _ = e.p.SignIn(ctx, client, signIn("shop:1001", "", pwB))
+		}
+		if _, err := e.p.CreateUserWith(ctx, NewUser{ID: "shop:1001", Email: "new@example.org", Password: pwA}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.p.SignIn(ctx, client, signIn("shop:1001", "", pwA)); err != nil || !got.Valid {
+			t.Fatalf("a new account inherited the failures made before it existed: %+v, %v", got, err)
+		}
+		// The table holds neither an address nor an id of an unknown account.
+		rows, err := db.SQL().Query(`SELECT user_id FROM change_failures`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(key, "shop:1001") || strings.Contains(key, "@") || strings.Contains(key, "nobody") {
+				t.Errorf("change_failures holds the key %q", key)
+			}
+		}
+	})
+}

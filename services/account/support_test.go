@@ -9,6 +9,7 @@ import (
 
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/store"
+	"github.com/accountpw/accountpw/services/store/storetest"
 )
 
 // A support reset by email sends the account a working link, counts
@@ -30,8 +31,12 @@ func TestEmailReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.mail.next(t)
+		jobs := storetest.Count(t, db, "river_job")
 		err := e.p.EmailReset(ctx, client, u.ID)
 		mustRateLimited(t, err)
+		if n := storetest.Count(t, db, "river_job"); n != jobs {
+			t.Fatalf("a reset over the quota queued %d jobs", n-jobs)
+		}
 		if err := e.p.EmailReset(ctx, client, "nobody"); !errors.Is(err, ErrNoAccount) {
 			t.Fatalf("an unknown id: got %v", err)
 		}

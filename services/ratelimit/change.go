@@ -73,13 +73,14 @@ func (l *Limits) ChangeUnchecked(ctx context.Context, userID string) error {
 	return nil
 }
 
-// ChangeSucceeded clears the account's count: after a correct old password,
-// and after a reset by email. Errors: a wrapped database error.
-func (l *Limits) ChangeSucceeded(ctx context.Context, userID string) error {
-	if l.off() {
+// ChangeSucceeded clears the counts of the subjects (the account's id for
+// {"old","new"}, or the sign-in check's key): after a correct password, and
+// after a reset by email. Errors: a wrapped database error.
+func (l *Limits) ChangeSucceeded(ctx context.Context, subjects ...string) error {
+	if l.off() || len(subjects) == 0 {
 		return nil
 	}
-	if err := l.db.ClearChangeFailures(ctx, userID); err != nil {
+	if err := l.db.ClearChangeFailures(ctx, subjects...); err != nil {
 		return fmt.Errorf("rate limit change: %w", err)
 	}
 	return nil

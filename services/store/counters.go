@@ -172,10 +172,11 @@ func (q Queries) GiveBackChangeFailure(ctx context.Context, userID string) error
 		`UPDATE change_failures SET failures = failures - 1 WHERE user_id = ? AND failures > 0`, userID).Error)
 }
 
-// ClearChangeFailures forgets the account's run. Errors: a classified
+// ClearChangeFailures forgets the runs of the subjects (an account's id,
+// or another back-off's key for it), in one statement. Errors: a classified
 // database error.
-func (q Queries) ClearChangeFailures(ctx context.Context, userID string) error {
-	return classify("clear change failures", q.with(ctx).Exec(`DELETE FROM change_failures WHERE user_id = ?`, userID).Error)
+func (q Queries) ClearChangeFailures(ctx context.Context, subjects ...string) error {
+	return classify("clear change failures", q.with(ctx).Exec(`DELETE FROM change_failures WHERE user_id IN ?`, subjects).Error)
 }
 
 // DeleteChangeFailuresBefore deletes runs whose last failure is older than t

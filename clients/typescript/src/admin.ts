@@ -62,8 +62,9 @@ const path = (id: string): string => `${ACCOUNTS}/${encodeURIComponent(id)}`;
  * AdminClient calls the admin API with an API key. Every method rejects
  * with an AdminError (or the abort reason of its signal). A 429 is sent
  * again after its Retry-After (when short); a 503 only for calls that do
- * no harm twice (reads, PUT, import, returned links, sign-in checks), never
- * for a delete or a reset email.
+ * no harm twice (reads, a PUT without a password in clear, import, returned
+ * links, sign-in checks), never for a delete, a reset email or a PUT that
+ * sets a password.
  */
 export class AdminClient {
   readonly #t: Transport;
@@ -82,7 +83,11 @@ export class AdminClient {
    * (422, `field` "password"), `busy` (503), and the client's own.
    */
   async putAccount(id: string, account: AccountPut, o?: CallOptions): Promise<{ account: AccountWritten; created: boolean }> {
-    const res = await this.#t.send({ ...o, method: 'PUT', path: path(id), body: account, bearer: this.#key, idempotent: true, expect: [200, 201] });
+    // Sent twice, a password in clear is hashed twice: a second new
+    // password, with its event and its end of links. Anything else is the
+    // same account the second time.
+    const idempotent = account.password === undefined;
+    const res = await this.#t.send({ ...o, method: 'PUT', path: path(id), body: account, bearer: this.#key, idempotent, expect: [200, 201] });
     return { account: await json<AccountWritten>(res), created: res.status === 201 };
   }
 

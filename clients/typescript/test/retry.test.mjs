@@ -157,15 +157,62 @@ test('an abort rejects with the signal\'s reason, also while waiting to retry', 
   assert.equal(await rejects(s.client.completeReset('tok', 'new one', { signal: aborted })), reason);
 });
 
-test('the default sleep waits for Retry-After and stops at an abort', async () => {
+test('the default sleep waits for Retry-After and stops at an abort', async (t) => {
+  // Node's mock timers stand in for the clock: the retry is sent only once
+  // the Retry-After's second has passed, and an abort during a second wait
+  // ends it without a third request.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   let answered = 0;
+  let resolveSecond;
+  const second = new Promise((r) => { resolveSecond = r; });
   const client = new AccountClient({
     baseUrl: 'https://accounts.example.test',
-    fetch: async () => (answered++ === 0 ? problem(429, 'rate_limited', { 'Retry-After': '1' }) : accepted()),
+    fetch: async () => {
+      answered++;
+      if (answered === 2) resolveSecond();
+      return problem(429, 'rate_limited', { 'Retry-After': '1' });
+    },
   });
   const ctl = new AbortController();
   const p = client.requestReset('a@example.org', { signal: ctl.signal });
-  ctl.abort(new Error('left the page'));
-  assert.equal((await rejects(p)).message, 'left the page');
+  const failed = rejects(p);
+  await new Promise((r) => setImmediate(r)); // the first answer is read, the wait begins
   assert.equal(answered, 1);
+  t.mock.timers.tick(999);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(answered, 1, 'sent again before Retry-After had passed');
+  t.mock.timers.tick(1);
+  await second;
+  assert.equal(answered, 2);
+  await new Promise((r) => setImmediate(r)); // the second wait begins
+  ctl.abort(new Error('left the page'));
+  assert.equal((await failed).message, 'left the page');
+  assert.equal(answered, 2);
+});
+
+test('the admin client sends a PUT again after a 503 only when it sets no password', async () => {
+  const { AdminClient } = await import('../dist/admin.js');
+  const written = () => new Response(JSON.stringify({ id: 'a', email: 'a@example.org', locale: '', created_at: '2026-01-01T00:00:00Z',
+    password_changed_at: '2026-01-01T00:00:00Z', hash_format: 'argon2id' }), { status: 200, headers: { 'Content-Type': 'application/json' } });
+  const run = async (account, answers) => {
+    let sent = 0;
+    const admin = new AdminClient({
+      baseUrl: 'http://admin.example.test', apiKey: 'k'.repeat(32), sleep: async () => {},
+      fetch: async () => { sent++; return answers.shift()(); },
+    });
+    try {
+      await admin.putAccount('a', account);
+      return { sent, error: undefined };
+    } catch (e) {
+      return { sent, error: e };
+    }
+  };
+  const moved = await run({ email: 'a@example.org' }, [() => problem(503, 'unavailable', { 'Retry-After': '1' }), written]);
+  assert.equal(moved.sent, 2);
+  assert.equal(moved.error, undefined);
+  const withPassword = await run({ email: 'a@example.org', password: 'quartz meadow tundra violin' },
+    [() => problem(503, 'unavailable', { 'Retry-After': '1' }), written]);
+  assert.equal(withPassword.sent, 1, 'a new password was sent twice');
+  assert.equal(withPassword.error.code, 'unavailable');
+  assert.equal(withPassword.error.outcomeUnknown, true);
 });

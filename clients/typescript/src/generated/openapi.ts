@@ -244,7 +244,7 @@ export interface paths {
         put?: never;
         /**
          * Create or update up to 1000 accounts from JSON Lines, by id.
-         * @description The lines and rules of `accountpw users import` (the README's Importing section), at most 1000
+         * @description The lines and rules of `accountpw users import` (docs/adopting.md, Importing), at most 1000
          *     lines and 2 MiB per call, applied as one transaction: a line that breaks a rule is an `error`
          *     result and the other lines go in; a database failure applies none (5xx: send the call again,
          *     lines already in count as `unchanged`). `dry_run=true` checks every line, against the database
@@ -297,15 +297,17 @@ export interface paths {
          * The application's sign-in check.
          * @description Does `password` belong to the account `id`, or to the account of `email`? A wrong password, an
          *     account without a password and an unknown account are one answer, `{"valid":false}`, in the
-         *     same time (an unknown account's password is compared with a dummy hash of the current cost), so
-         *     a sign-in form built on it cannot tell which addresses have accounts. A right password answers
-         *     the account's `id` and `password_changed_at`.
+         *     same time as for an account whose hash is current (an unknown account's password is compared
+         *     with a dummy hash of the current cost), so a sign-in form built on it cannot tell which
+         *     addresses have accounts. An account still on an imported hash answers in that hash's time until
+         *     its first right sign-in upgrades it. A right password answers the account's `id` and
+         *     `password_changed_at`.
          *
-         *     Every check counts as a failure until it proves right: per account (the back-off of
-         *     `{"old","new"}`, `limits.change_failures` and `limits.change_backoff*`: 429 even for the right
-         *     password while it lasts; an unknown account backs off the same way) and per `client_ip` when
-         *     given (`limits.sign_in_failures_per_ip_per_15m`). Pass the address of the person signing in as
-         *     `client_ip`, not your server's.
+         *     Every check counts as a failure until it proves right: per account (a back-off of its own, by
+         *     the rule of `limits.change_failures` and `limits.change_backoff*`: 429 even for the right
+         *     password while it lasts; an unknown account backs off the same way; a completed reset or change
+         *     ends it) and per `client_ip` when given (`limits.sign_in_failures_per_ip_per_15m`). Pass the
+         *     address of the person signing in as `client_ip`, not your server's.
          *
          *     A right password whose stored hash is of an imported format, weaker than the current argon2id
          *     parameters, or under a retired pepper is hashed anew (the lazy upgrade at sign-in): the same

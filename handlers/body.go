@@ -27,7 +27,7 @@ type bodyRule struct {
 	unsupported *models.Error
 }
 
-// passwordBody is the password resource's rule: JSON, at most maxBody.
+// passwordBodyRule is the password resource's rule: JSON, at most maxBody.
 var passwordBodyRule = bodyRule{limit: maxBody, accepts: isJSON, tooLarge: errTooLarge, unsupported: errUnsupportedMedia}
 
 // readBody checks the headers and reads the body of a password request.

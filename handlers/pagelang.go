@@ -112,9 +112,9 @@ func acceptLanguage(r *http.Request) string {
 	return models.CapAcceptLanguage(strings.Join(r.Header.Values("Accept-Language"), ","))
 }
 
-// serveLocalizedPage answers with the page of pages in the language the browser asks
-// for (models.Languages.Negotiate, the rule the emails follow), else in
-// fallback. The answer varies with Accept-Language, and says so.
+// serveLocalizedPage answers with the page of pages in the language the
+// browser asks for (models.Languages.Negotiate, the rule the emails
+// follow), else in fallback. The answer varies with Accept-Language, and says so.
 func serveLocalizedPage(pages map[string]page, fallback string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		lang := models.Languages.Negotiate(acceptLanguage(c.Request()))

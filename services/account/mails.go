@@ -35,9 +35,8 @@ func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, tokenKey []byte
 
 // ComposeReset resolves the address of a reset request, issues its token
 // (at its first attempt, with the full lifetime from then), and renders the
-// link to the address
-// stored on the account, in the account's locale, else the language
-// negotiated from the request, else the default.
+// link to the address stored on the account, in the account's locale, else
+// the language negotiated from the request, else the default.
 //
 // Every attempt of one job carries the same link: the token is derived from
 // the job's seed under the token key, so an email sent again because a
@@ -57,16 +56,18 @@ func NewMails(db *store.DB, cfg config.Config, r *mail.Renderer, tokenKey []byte
 // queue.ErrSuperseded, a queue.Permanent error when the email cannot be
 // rendered, a wrapped database error.
 func (m *Mails) ComposeReset(ctx context.Context, job queue.Reset, messageID string) (models.Message, error) {
-	plain, hash := newToken()
-	if m.tokenKey != nil && job.TokenSeed != "" {
-		plain, hash = tokenFromSeed(m.tokenKey, job.TokenSeed)
-	}
 	now := m.now()
 	// The link answers the job's request: a later request's link stands.
 	// Without a seed every attempt is a new link, which answers now.
+	var plain, hash string
 	requested := now
-	if m.tokenKey != nil && job.TokenSeed != "" && !job.RequestedAt.IsZero() {
-		requested = job.RequestedAt
+	if m.tokenKey != nil && job.TokenSeed != "" {
+		plain, hash = tokenFromSeed(m.tokenKey, job.TokenSeed)
+		if !job.RequestedAt.IsZero() {
+			requested = job.RequestedAt
+		}
+	} else {
+		plain, hash = newToken()
 	}
 	u, err := m.db.IssueToken(ctx, job.EmailKey, hash, now.Add(m.reset.TokenTTL), requested)
 	switch {

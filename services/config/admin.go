@@ -51,18 +51,20 @@ func (a Admin) Keys() []string {
 // key.
 func (a Admin) Validate() error {
 	var p problems
-	keys := a.Keys()
+	keys, given := a.Keys(), strings.TrimSpace(a.APIKeys) != ""
 	switch {
 	case a.Enabled() && len(keys) == 0:
 		p.add("admin.addr needs ACCOUNTPW_ADMIN_API_KEYS: the admin API never runs without keys")
-	case !a.Enabled() && strings.TrimSpace(a.APIKeys) != "":
+	case !a.Enabled() && given:
 		p.add("ACCOUNTPW_ADMIN_API_KEYS needs admin.addr; without it there is no admin API")
 	}
 	if a.Enabled() && !validListenAddr(a.Addr) {
 		p.add("admin.addr must be host:port (such as 127.0.0.1:8081 or :8081), empty or %q, got %q", AdminOff, a.Addr)
 	}
+	// Every entry counts, an empty one too ("k1,,k2"): a stray comma is a
+	// mistake in the list, and its position is what the message can name.
 	for i, k := range strings.Split(a.APIKeys, ",") {
-		if k = strings.TrimSpace(k); len(k) < models.MinAdminKeyLength && strings.TrimSpace(a.APIKeys) != "" {
+		if given && len(strings.TrimSpace(k)) < models.MinAdminKeyLength {
 			p.add("ACCOUNTPW_ADMIN_API_KEYS entry %d must have at least %d bytes (for example: openssl rand -base64 32)",
 				i+1, models.MinAdminKeyLength)
 		}

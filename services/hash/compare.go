@@ -60,8 +60,9 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 // bound it.
 //
 // Errors: models.ErrHashBusy (no slot in time, or the bound passed), ctx's
-// error, and a wrapped "verify password: stored hash: …" error for a malformed, unknown-format or out-of-bounds
-// stored hash or an unknown pepper id.
+// error, and a wrapped "verify password: stored hash: …" error for a
+// malformed, unknown-format or out-of-bounds stored hash or an unknown
+// pepper id.
 func (h *Hasher) Compare(ctx context.Context, password, encoded string) (Comparison, error) {
 	parsed, err := parse(encoded)
 	if err != nil {

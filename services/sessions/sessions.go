@@ -118,17 +118,17 @@ func (s *Sessions) Ready() error {
 
 // Authenticate verifies a bearer token: signature and algorithm, a kid in
 // JWKS mode, no crit header (no extension is understood here, so RFC 7515
-// requires refusing any that is declared critical), claims of the right
-// JSON types (see claims), exp and iat present, exp not passed, iat at most
+// requires refusing any that is declared critical), claims of the right JSON
+// types (see claims), exp and iat present, exp not passed, iat at most
 // iatAhead ahead of now (see iatAhead) and not older than the maximum age
-// when one is set, issuer and
-// audience when configured, sub an account id (models.ValidateUserID, so a
-// NUL or any other character no id has is refused before any query) and an
-// existing account's, matched exactly. A token issued (iat, whole seconds)
-// before the account's password_changed_at (truncated to the second) is
-// refused, so a reset or a change ends every earlier session at once. Errors:
-// models.ErrUnauthenticated, models.ErrStaleSession, models.ErrUnavailable
-// (no JWKS keys yet), a classified database error.
+// when one is set, issuer and audience when configured, sub an account id
+// (models.ValidateUserID, so a NUL or any other character no id has is
+// refused before any query) and an existing account's, matched exactly. A
+// token issued (iat, whole seconds) before the account's password_changed_at
+// (truncated to the second) is refused, so a reset or a change ends every
+// earlier session at once. Errors: models.ErrUnauthenticated,
+// models.ErrStaleSession, models.ErrUnavailable (no JWKS keys yet), a
+// classified database error.
 func (s *Sessions) Authenticate(ctx context.Context, bearer string) (models.Session, error) {
 	c, err := s.verify(ctx, bearer)
 	if errors.Is(err, errNoKeys) {

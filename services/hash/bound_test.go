@@ -101,8 +101,10 @@ func TestVerifyStopsAtTheTimeout(t *testing.T) {
 }
 
 // An import refuses costs above the configured caps (by default bcrypt 14
-// and 1,000,000 pbkdf2 iterations) and accepts them up to the caps; Check,
-// which bounds what Verify accepts, still takes every cost bcrypt defines.
+// and 1,000,000 pbkdf2 iterations, argon2 memory the configured memory,
+// here the production floor) and accepts them up to the caps; Check, which
+// bounds what Verify accepts, still takes every cost bcrypt defines and
+// argon2 memory up to 1 GiB.
 func TestCheckImportCaps(t *testing.T) {
 	t.Parallel()
 	h := mustHasher(t, hcfg(cheap, nil, "", ""))
@@ -121,12 +123,15 @@ func TestCheckImportCaps(t *testing.T) {
 		{"pbkdf2 1,000,001", django(1_000_001), false},
 		{"pbkdf2 4,000,000", django(4_000_000), false},
 		{"argon2i", argon2iVector, true},
+		{"argon2id at the floor's memory", argon2Memory(config.FloorArgon2Memory), true},
+		{"argon2id above it", argon2Memory(config.FloorArgon2Memory + 16), false},
+		{"argon2id at 1 GiB", argon2Memory(config.MaxArgon2Memory), false},
 	} {
 		err := h.CheckImport(tc.encoded)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: CheckImport got %v, want ok %v", tc.name, err, tc.ok)
 		}
-		if err != nil && !strings.Contains(err.Error(), "password.max_") {
+		if err != nil && !strings.Contains(err.Error(), "password.max_") && !strings.Contains(err.Error(), "password.argon2_memory_kib") {
 			t.Errorf("%s: %v, want the setting named", tc.name, err)
 		}
 		if err := Check(tc.encoded); err != nil {
@@ -135,10 +140,18 @@ func TestCheckImportCaps(t *testing.T) {
 	}
 	cfg := hcfg(cheap, nil, "", "")
 	cfg.MaxBcryptCost, cfg.MaxPBKDF2Iterations = 16, config.MaxPBKDF2Iterations
+	cfg.Argon2.Memory = 256 << 10 // never hashed with here
 	raised := mustHasher(t, cfg)
-	for _, encoded := range []string{bcryptCost("16"), django(4_000_000)} {
+	for _, encoded := range []string{bcryptCost("16"), django(4_000_000), argon2Memory(256 << 10)} {
 		if err := raised.CheckImport(encoded); err != nil {
 			t.Errorf("raised caps: %v", err)
 		}
 	}
+}
+
+// argon2Memory is an argon2id PHC string of memory KiB (t=1, p=1); only
+// its form and parameters count, nothing verifies it.
+func argon2Memory(kib uint32) string {
+	return phc{variant: FormatArgon2id, params: config.Argon2{Memory: kib, Time: 1, Threads: 1},
+		salt: make([]byte, 16), key: make([]byte, 32)}.String()
 }

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/accountpw/accountpw/services/config"
 )
 
 // The names Format returns.
@@ -55,7 +57,12 @@ func Check(encoded string) error {
 // a bcrypt cost above password.max_bcrypt_cost or pbkdf2_sha256 iterations
 // above password.max_pbkdf2_iterations are refused, because every later
 // verification would hold a hashing slot for that long (see
-// config.DefaultMaxBcryptCost). The error never quotes the hash.
+// config.DefaultMaxBcryptCost); and an argon2 memory above
+// password.argon2_memory_kib, because every later verification would
+// allocate a block bigger than a hashing slot's range, outside the memory
+// budget (see memory.go). Parameters below the production floor, which
+// only tests build, take the floor as that cap. The error never quotes the
+// hash.
 func (h *Hasher) CheckImport(encoded string) error {
 	s, err := parse(encoded)
 	if err != nil {
@@ -69,6 +76,10 @@ func (h *Hasher) CheckImport(encoded string) error {
 	case pbkdf2Hash:
 		if s.iterations > h.maxPBKDF2Iterations {
 			return fmt.Errorf("pbkdf2 iterations %d are above password.max_pbkdf2_iterations (%d)", s.iterations, h.maxPBKDF2Iterations)
+		}
+	case phc:
+		if limit := max(h.params.Memory, config.FloorArgon2Memory); s.params.Memory > limit {
+			return fmt.Errorf("argon2 memory m=%d is above password.argon2_memory_kib (%d)", s.params.Memory, limit)
 		}
 	}
 	return nil

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, limit func(
 		return fmt.Errorf("serve: warm up hashing: %w", err)
 	}
 	log.Info("hashing memory mapped", slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
-		slog.Int64("memory_budget_mib", a.MemoryBudget()>>20))
+		slog.Int64("memory_budget_mib", a.MemoryBudget()>>20), slog.Bool("heap_laid_out", a.HeapLaidOut()))
 	proxies, _ := cfg.HTTP.TrustedProxyPrefixes() // validated by config.Load
 	public := &listener{name: "listening", addr: cfg.HTTP.Addr, cert: cfg.HTTP.TLSCert, key: cfg.HTTP.TLSKey,
 		srv: httpServer(handlers.New(a.Passwords, handlers.Options{

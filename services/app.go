@@ -146,9 +146,13 @@ func build(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logge
 	return a, nil
 }
 
-// WarmUp maps the memory hashing needs before the first request; see
-// hash.Hasher.WarmUp.
+// WarmUp lays the heap out for hashing and maps the memory hashing needs
+// before the first request; see hash.Hasher.WarmUp.
 func (a *App) WarmUp(ctx context.Context) error { return a.hasher.WarmUp(ctx) }
+
+// HeapLaidOut reports whether WarmUp laid the heap out for the hashing
+// slots' blocks, which MemoryBudget counts on; see hash.LaidOut.
+func (a *App) HeapLaidOut() bool { return hash.LaidOut() }
 
 // Drain lets the requests waiting in a batch commit and refuses new ones,
 // within ctx: the first step of a shutdown, after the HTTP server stopped
@@ -172,26 +176,25 @@ func (a *App) IssueToken(userID string, ttl time.Duration) (string, error) {
 
 // MemoryBudget is the most resident memory (VmHWM) serve reaches, with the
 // runtime's default and with GODEBUG=madvdontneed=0 (the container
-// image's), idle and under a burst of hashing requests: one argon2id block
-// per hashing slot, one block more, and 64 MiB for everything else. Each
-// slot's block is collected before the slot is taken again (see
-// services/hash), so no more than one block per slot is ever allocated; the
-// block more is address space, not allocation: when the rest of the heap
-// grows into a freed block's pages, the next block is placed in new memory,
-// and under madvdontneed=0 the pages it left stay resident until the kernel
-// needs them (it reclaims them before it runs out). The 64 MiB are the
-// binary's mapped code and data (about 26 MiB), the rest of the heap (about
-// 20 MiB idle, up to 50 MiB under 200 concurrent {"old","new"}) and the
-// runtime's own. .ci/loadtest asserts it in both settings. With 2 slots of
-// 64 MiB: 256 MiB.
+// image's), idle and under bursts of hashing requests: one argon2id block
+// per hashing slot and one more, and 128 MiB for everything else. Each
+// slot's block is collected before the slot is taken again, and WarmUp lays
+// the heap out in one range per slot and a spare, so that every block lands
+// in one of them (see services/hash): at most slots + 1 blocks are ever
+// resident. The 128 MiB are the binary's mapped code and data (about
+// 26 MiB), the runtime's own, and the rest of the heap: about 20 MiB idle,
+// up to about 70 MiB under waves of 200 concurrent {"old","new"}, whose
+// pages stay resident under madvdontneed=0. .ci/loadtest asserts it in
+// both settings. With 2 slots of 64 MiB: 320 MiB.
 func (a *App) MemoryBudget() int64 {
-	const rest = 64 << 20
+	const rest = 128 << 20
 	return int64(a.cfg.Password.Slots()+1)*a.blockBytes() + rest
 }
 
 // MemoryLimit is the soft Go memory limit serve sets: every slot's block
 // and 48 MiB of the rest of the heap and the runtime, which leaves the
-// binary's pages and the block more of MemoryBudget outside it. Near it the
+// binary's pages, the spare range and the rest of the heap's peak of
+// MemoryBudget outside it. Near it the
 // garbage collector works harder, so garbage does not grow with the heap.
 func (a *App) MemoryLimit() int64 {
 	const rest = 48 << 20

@@ -24,6 +24,7 @@ type server struct {
 	token     string
 	slots     int
 	budgetMiB int64 // as serve logged it
+	laidOut   bool  // serve logged heap_laid_out true
 }
 
 // start creates an account, starts serve with GODEBUG=godebug (none when
@@ -99,11 +100,12 @@ func (s *server) stop() {
 
 var (
 	listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
-	budget    = regexp.MustCompile(`"msg":"hashing memory mapped".*"memory_budget_mib":(\d+)`)
+	budget    = regexp.MustCompile(`"msg":"hashing memory mapped".*"memory_budget_mib":(\d+),"heap_laid_out":(true|false)`)
 )
 
 // waitListening reads serve's log until it listens, taking the memory
-// budget from the line before, then drains the rest.
+// budget and whether the heap was laid out from the line before, then
+// drains the rest.
 func (s *server) waitListening(r io.Reader) error {
 	found := make(chan string, 1)
 	go func() {
@@ -111,6 +113,7 @@ func (s *server) waitListening(r io.Reader) error {
 		for sc.Scan() {
 			if m := budget.FindSubmatch(sc.Bytes()); m != nil {
 				s.budgetMiB, _ = strconv.ParseInt(string(m[1]), 10, 64)
+				s.laidOut = string(m[2]) == "true"
 			}
 			if m := listening.FindSubmatch(sc.Bytes()); m != nil {
 				found <- "http://" + string(m[1])

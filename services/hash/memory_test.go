@@ -2,7 +2,11 @@ package hash
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,5 +60,43 @@ func TestSlotsReleaseOnlyCollectedBlocks(t *testing.T) {
 	}
 	if got := heapObjects(); got >= blockMiB<<20 {
 		t.Errorf("with every slot free, %d MiB of heap objects, want less than one %d MiB block", got>>20, blockMiB)
+	}
+}
+
+// The layout serve's hashing counts on (see memory.go): the runtime places
+// each of layOut's allocations at the lowest free address that fits, so
+// every chunk and range gets a fence just above it and every range one just
+// below; and once they are freed, the rest of the heap grows into the room
+// and blocks of the ranges' size land exactly on the ranges. It runs in a
+// process of its own, as serve lays out a young heap: the holes earlier
+// tests leave would take the fences. It fails when a Go release places
+// allocations differently.
+func TestLayOutPlacesBlocksOnTheirRanges(t *testing.T) {
+	if os.Getenv("ACCOUNTPW_TEST_LAYOUT") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLayOutPlacesBlocksOnTheirRanges$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "ACCOUNTPW_TEST_LAYOUT=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("in a process of its own: %v\n%s", err, out)
+		}
+		return
+	}
+	const block = 19 << 20 // the smallest block serve computes
+	ok, ranges := layOut(2, block)
+	if !ok {
+		t.Fatal("layOut: a chunk or range without a fence just above it, or a range without one just below")
+	}
+	runtime.GC()
+	var rest [][]byte // small objects, as requests allocate them
+	for range 4096 {
+		rest = append(rest, make([]byte, 2048))
+	}
+	a, b := make([]byte, block), make([]byte, block)
+	if got := []uintptr{address(a), address(b)}; !slices.Equal(got, ranges) {
+		t.Errorf("blocks at %#x, want them on the ranges at %#x", got, ranges)
+	}
+	for _, r := range rest {
+		if address(r) >= ranges[0] {
+			t.Fatalf("a small object at %#x, in or above the ranges (from %#x), not in the room below", address(r), ranges[0])
+		}
 	}
 }

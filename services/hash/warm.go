@@ -9,8 +9,10 @@ import (
 	"github.com/accountpw/accountpw/models"
 )
 
-// WarmUp computes a throwaway hash in every slot, all slots at once, so that
-// the memory hashing needs is already mapped before the first request: the
+// WarmUp first lays the heap out for hashing, once per process (one range
+// per slot and a spare; see memory.go and LaidOut), then computes a
+// throwaway hash in every slot, all slots at once, so that the memory
+// hashing needs is already mapped before the first request: the
 // first hash of a new process pays the page faults of every block it
 // touches (on a virtual machine, 64 MiB costs about as much again as the
 // hash itself). Every slot's block is collected before the slot is released
@@ -20,6 +22,9 @@ import (
 // ending. Its hashes and slot waits are not observed: they pay page faults
 // no request pays, and they are not load.
 func (h *Hasher) WarmUp(ctx context.Context) error {
+	if h.params.Memory >= collectAboveKiB {
+		reserve(h.slots.Size()+1, blockBytes(h.params))
+	}
 	w := *h
 	w.slots, w.obs = h.slots.Unobserved(), nil
 	var (

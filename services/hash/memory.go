@@ -100,8 +100,8 @@ const (
 	fenceBytes = 128 << 10
 	// fenceTries bounds the fences tried above one allocation: a fence
 	// lands in the lowest hole that fits it, so a few may fill holes
-	// further down before one lands just above.
-	fenceTries = 256
+	// further down before one lands just above. Each stays allocated.
+	fenceTries = 64
 	// heapPage is the runtime's page: an allocation's pages end at its
 	// length rounded up to it.
 	heapPage = 8 << 10
@@ -166,13 +166,19 @@ func layOut(n, blockBytes int) (bool, []uintptr) {
 }
 
 // fenceAbove allocates fences until one lies just above b, and reports
-// whether one did within fenceTries.
+// whether one did. A fence lands in the lowest free stretch that holds it:
+// one below b filled a hole there, and the next may land above b; one above
+// b but not just above it means the pages just above b are taken (or too
+// few for a fence), and no further fence would land there.
 func fenceAbove(b []byte) bool {
 	for range fenceTries {
 		f := make([]byte, fenceBytes)
 		fences = append(fences, f)
-		if address(f) == end(b) {
+		switch a := address(f); {
+		case a == end(b):
 			return true
+		case a > end(b):
+			return false
 		}
 	}
 	return false
@@ -183,9 +189,11 @@ func fenceAbove(b []byte) bool {
 func address(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 func end(b []byte) uintptr     { return address(b) + (uintptr(len(b))+heapPage-1)/heapPage*heapPage }
 
-// blockBytes is the memory golang.org/x/crypto/argon2 allocates for a hash
-// of p: the memory parameter rounded down to whole segments of 4 × threads
-// blocks of 1 KiB, and at least two of them.
+// blockBytes is the memory golang.org/x/crypto/argon2 (v0.58.0) allocates
+// for a hash of p: the memory parameter rounded down to whole segments of
+// 4 × threads blocks of 1 KiB, and at least two of them. Should a release
+// allocate otherwise, blocks no longer fit the ranges, and .ci/loadtest
+// sees the resident memory grow.
 func blockBytes(p config.Argon2) int {
 	const syncPoints = 4
 	segment := syncPoints * uint32(p.Threads)

@@ -57,10 +57,10 @@ func Check(encoded string) error {
 // a bcrypt cost above password.max_bcrypt_cost or pbkdf2_sha256 iterations
 // above password.max_pbkdf2_iterations are refused, because every later
 // verification would hold a hashing slot for that long (see
-// config.DefaultMaxBcryptCost); and an argon2 memory above
-// password.argon2_memory_kib, because every later verification would
-// allocate a block bigger than a hashing slot's range, outside the memory
-// budget (see memory.go). Parameters below the production floor, which
+// config.DefaultMaxBcryptCost); and an argon2 hash whose block (its
+// memory, rounded as golang.org/x/crypto/argon2 rounds it) is bigger than
+// the configured one's, because every later verification would allocate it
+// outside the ranges and the memory budget (see memory.go). Parameters below the production floor, which
 // only tests build, take the floor as that cap. The error never quotes the
 // hash.
 func (h *Hasher) CheckImport(encoded string) error {
@@ -78,8 +78,10 @@ func (h *Hasher) CheckImport(encoded string) error {
 			return fmt.Errorf("pbkdf2 iterations %d are above password.max_pbkdf2_iterations (%d)", s.iterations, h.maxPBKDF2Iterations)
 		}
 	case phc:
-		if limit := max(h.params.Memory, config.FloorArgon2Memory); s.params.Memory > limit {
-			return fmt.Errorf("argon2 memory m=%d is above password.argon2_memory_kib (%d)", s.params.Memory, limit)
+		limit := h.params
+		limit.Memory = max(limit.Memory, config.FloorArgon2Memory)
+		if blockBytes(s.params) > blockBytes(limit) {
+			return fmt.Errorf("argon2 memory m=%d (p=%d) is more than password.argon2_memory_kib (%d) holds", s.params.Memory, s.params.Threads, limit.Memory)
 		}
 	}
 	return nil

@@ -36,24 +36,28 @@ package hash
 // fits there; a block fits a range exactly and cannot cross a fence, so it
 // never creeps. There is one range per slot and one more, for a block
 // placed while the scavenger hands back part of the range it would have
-// taken. Reserving touches none of these pages (memory fresh from the
-// operating system is not cleared), so the room and the spare range cost
-// address space, not resident memory, until they are used.
+// taken. Reserving touches none of the pages it takes fresh from the
+// operating system (such memory is not cleared), so the room and the spare
+// range cost address space, not resident memory, until they are used; a
+// chunk or fence placed in a hole of the older heap is cleared, but those
+// pages were resident already.
 //
 // Without this, under GODEBUG=madvdontneed=0, which the container image
 // sets, each move added a block to the process's resident memory (the
 // pages a block leaves stay resident until the kernel needs them): one or
 // two blocks more in most bursts of five waves of 200 requests. With the
 // layout, in twenty runs of ten waves no block landed outside its ranges,
-// and a range holds at most one resident block. Handing every free page back after each hash instead (so that
-// the scavenger has nothing of a range to hand back) kept to two ranges,
-// but doubled the time of the next hash on this machine: pages handed back
+// and a range holds at most one resident block. Handing every free page
+// back after each hash instead (so that the scavenger has nothing of a
+// range to hand back) kept to two ranges, but doubled the time of the next
+// hash on this machine: pages handed back
 // with MADV_FREE fault in again when written.
 
 import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/accountpw/accountpw/services/config"
@@ -87,8 +91,8 @@ func collectBetween(memKiB uint32) {
 	}
 }
 
-// The layout reserve makes. The rest of the heap grows up to about 50 MiB
-// under a burst of 200 concurrent requests; the room is more, because its
+// The layout reserve makes. The rest of the heap grows up to about 70 MiB
+// under waves of 200 concurrent requests; the room is more, because its
 // pages cost nothing until they are used. A chunk is smaller than any
 // block serve computes (configuration refuses less than
 // config.FloorArgon2Memory, 19 MiB); a fence is the smallest allocation the
@@ -109,8 +113,8 @@ const (
 
 var (
 	reserveOnce sync.Once
-	laidOut     bool     // whether reserve's layout held
-	fences      [][]byte // live for the process's life
+	laidOut     atomic.Bool // whether reserve's layout held
+	fences      [][]byte    // live for the process's life
 )
 
 // reserve lays the heap out for ranges blocks of blockBytes, once per
@@ -118,7 +122,8 @@ var (
 // allocated.
 func reserve(ranges, blockBytes int) {
 	reserveOnce.Do(func() {
-		laidOut, _ = layOut(ranges, blockBytes)
+		ok, _ := layOut(ranges, blockBytes)
+		laidOut.Store(ok)
 		// Tell the runtime the freed chunks' and ranges' pages are not
 		// resident, so that it neither counts them against its memory
 		// limit nor hands them back later.
@@ -127,11 +132,12 @@ func reserve(ranges, blockBytes int) {
 }
 
 // LaidOut reports whether the heap was laid out for the blocks: every range
-// lies between two fences, above the room. It is false before the first
-// WarmUp with production memory, or when the runtime did not place the
-// layout's allocations where it places them today; then a block may be
-// placed in new memory under load, and resident memory can pass the budget.
-func LaidOut() bool { return laidOut }
+// lies between two fences, the first one just above the room's last. It is
+// false before the first WarmUp with production memory, or when the
+// runtime did not place the layout's allocations where it places them
+// today; then a block may be placed in new memory under load, and resident
+// memory can pass the budget.
+func LaidOut() bool { return laidOut.Load() }
 
 // layOut allocates the room and n ranges of blockBytes, each with its
 // fence, and frees the chunks and ranges again (at the next
@@ -159,7 +165,8 @@ func layOut(n, blockBytes int) (bool, []uintptr) {
 		r := make([]byte, blockBytes)
 		free = append(free, r)
 		ranges = append(ranges, address(r))
-		ok = end(below) == address(r) && fenceAbove(r) && ok
+		fenced := fenceAbove(r) // even when below is not just below: the next range starts above it
+		ok = fenced && end(below) == address(r) && ok
 	}
 	runtime.KeepAlive(free)
 	return ok, ranges

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/accountpw/accountpw/models"
+	"github.com/accountpw/accountpw/services/config"
 )
 
 // WarmUp first lays the heap out for hashing, once per process (one range
@@ -22,7 +23,7 @@ import (
 // ending. Its hashes and slot waits are not observed: they pay page faults
 // no request pays, and they are not load.
 func (h *Hasher) WarmUp(ctx context.Context) error {
-	if h.params.Memory >= collectAboveKiB {
+	if h.params.Memory >= config.FloorArgon2Memory { // what configuration allows; tests hash with less
 		reserve(h.slots.Size()+1, blockBytes(h.params))
 	}
 	w := *h

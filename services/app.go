@@ -194,8 +194,8 @@ func (a *App) MemoryBudget() int64 {
 // MemoryLimit is the soft Go memory limit serve sets: every slot's block
 // and 48 MiB of the rest of the heap and the runtime, which leaves the
 // binary's pages, the spare range and the rest of the heap's peak of
-// MemoryBudget outside it. Near it the
-// garbage collector works harder, so garbage does not grow with the heap.
+// MemoryBudget outside it. Near it the garbage collector works harder, so
+// garbage does not grow with the heap.
 func (a *App) MemoryLimit() int64 {
 	const rest = 48 << 20
 	return int64(a.cfg.Password.Slots())*a.blockBytes() + rest

@@ -5,13 +5,13 @@
 // while /healthz is polled. Several waves, because blocks placed in new
 // memory, which the budget does not allow for, showed in about one single
 // burst in four but in most runs of five waves before serve laid its heap
-// out for them. It runs once per Go runtime setting
-// the service meets: the runtime's default, and GODEBUG=madvdontneed=0,
-// which the container image sets (freed memory stays resident until the
-// kernel needs it, so it shows in VmHWM). For each it prints the answers by
-// status, /healthz latencies, and the server's peak resident memory
-// (VmHWM) idle after start and after the burst, against the memory budget
-// serve logs at start (services.App.MemoryBudget).
+// out for them. It runs once per Go runtime setting the service meets: the
+// runtime's default, and GODEBUG=madvdontneed=0, which the container image
+// sets (freed memory stays resident until the kernel needs it, so it shows
+// in VmHWM). For each it prints the answers by status, /healthz latencies,
+// and the server's peak resident memory (VmHWM) idle after start and after
+// the waves, against the memory budget serve logs at start
+// (services.App.MemoryBudget).
 //
 //	go run ./.ci/loadtest [-n 200] [-waves 5] [-bin ./accountpw] [-modes default,madvdontneed=0] [-runs 1]
 //

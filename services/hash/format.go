@@ -60,9 +60,9 @@ func Check(encoded string) error {
 // config.DefaultMaxBcryptCost); and an argon2 hash whose block (its
 // memory, rounded as golang.org/x/crypto/argon2 rounds it) is bigger than
 // the configured one's, because every later verification would allocate it
-// outside the ranges and the memory budget (see memory.go). Parameters below the production floor, which
-// only tests build, take the floor as that cap. The error never quotes the
-// hash.
+// outside the ranges and the memory budget (see memory.go). Parameters
+// below the production floor, which only tests build, take the floor as
+// that cap. The error never quotes the hash.
 func (h *Hasher) CheckImport(encoded string) error {
 	s, err := parse(encoded)
 	if err != nil {

@@ -66,8 +66,8 @@ func TestSlotsReleaseOnlyCollectedBlocks(t *testing.T) {
 
 // The layout serve's hashing counts on (see memory.go): the runtime places
 // each of layOut's allocations at the lowest free address that fits, so
-// every chunk and range gets a fence just above it and every range one just
-// below; and once they are freed, the rest of the heap grows into the room
+// every range gets a fence just below and just above it; and once the
+// chunks and ranges are freed, the rest of the heap grows into the room
 // and blocks of the ranges' size land exactly on the ranges. It runs in a
 // process of its own, as serve lays out a young heap: the holes earlier
 // tests leave would take the fences. It fails when a Go release places

@@ -144,8 +144,8 @@ func LaidOut() bool { return laidOut.Load() }
 // collection). It reports whether every range has a fence just below and
 // just above it, and returns where the ranges start. A chunk placed in a
 // hole whose top is taken gets no fence just above it; it stays allocated
-// instead (its pages are never touched), so no free stretch of the room
-// ever holds a block.
+// instead (address space, or pages the older heap had made resident
+// already), so no free stretch of the room ever holds a block.
 func layOut(n, blockBytes int) (bool, []uintptr) {
 	var (
 		free   [][]byte

@@ -24,12 +24,12 @@ type resetRequest struct {
 
 // resetOutcome is what its batch decided: refused per client (limited), or
 // counted and queued, or counted and silently over the address's quota
-// (unsent says so and quota names the full window's setting, for the log).
+// (quota names the full window's setting, for the log).
 type resetOutcome struct {
-	limited       error
-	limitedBy     string
-	queued        bool
-	unsent, quota string
+	limited   error
+	limitedBy string
+	queued    bool
+	quota     string
 }
 
 // RequestReset validates the address and durably queues a reset email. It
@@ -75,7 +75,7 @@ func (p *Passwords) RequestReset(ctx context.Context, c models.Client, email str
 	if !out.queued {
 		// Only the log says why nothing was sent; the answer is the same
 		// 202 as for every address, known or not, within the quota or not.
-		attrs = append(attrs, slog.String("reason", out.unsent), slog.String("limit", out.quota))
+		attrs = append(attrs, slog.String("reason", ratelimit.ReasonAddressQuota), slog.String("limit", out.quota))
 	}
 	p.event(ctx, c, "reset_requested", attrs...)
 	return nil
@@ -96,7 +96,7 @@ func (p *Passwords) flushResets(ctx context.Context, reqs []resetRequest) ([]res
 		}
 		jobs := make([]queue.Reset, 0, len(reqs))
 		for i, v := range verdicts {
-			out[i] = resetOutcome{limited: v.Limited, limitedBy: v.LimitedBy, queued: v.Send, unsent: v.Unsent, quota: v.Quota}
+			out[i] = resetOutcome{limited: v.Limited, limitedBy: v.LimitedBy, queued: v.Send, quota: v.Quota}
 			if v.Send {
 				r := reqs[i]
 				jobs = append(jobs, queue.Reset{EmailKey: r.key, RequestedAt: r.at, Deadline: r.at.Add(p.reset.TokenTTL),

@@ -9,6 +9,7 @@ import (
 	"github.com/accountpw/accountpw/models"
 	"github.com/accountpw/accountpw/services/mail"
 	"github.com/accountpw/accountpw/services/queue"
+	"github.com/accountpw/accountpw/services/ratelimit"
 	"github.com/accountpw/accountpw/services/store"
 )
 
@@ -40,7 +41,7 @@ func (p *Passwords) EmailReset(ctx context.Context, c models.Client, id string) 
 			Language: mail.Negotiate(c.Languages), TokenSeed: newTokenSeed()}})
 	})
 	if models.KindOf(err) == models.KindRateLimited {
-		p.event(ctx, c, "support_reset_refused", slog.String("user_id", u.ID), slog.String("reason", "address_quota"))
+		p.event(ctx, c, "support_reset_refused", slog.String("user_id", u.ID), slog.String("reason", ratelimit.ReasonAddressQuota))
 		return err
 	}
 	if err != nil {

@@ -136,14 +136,13 @@ const ReasonAddressQuota = "address_quota"
 // ResetVerdict is the outcome of a ResetRequest: Limited (models.RateLimited,
 // per client: answer 429; LimitedBy names the limit, client_ceiling or
 // reset_request_ip) or Send (false: over the per-address quota; answer 202
-// all the same and send nothing). When the quota stopped it, Unsent is
-// ReasonAddressQuota and Quota names the setting of the window that is full
+// all the same and send nothing; the reason is ReasonAddressQuota). Quota
+// then names the setting of the window that is full
 // (config.ResetAddressKeys), for the log only: the answer must never say.
 type ResetVerdict struct {
 	Limited   error
 	LimitedBy string
 	Send      bool
-	Unsent    string
 	Quota     string
 }
 
@@ -185,7 +184,7 @@ func (l *Limits) ResetRequests(ctx context.Context, tx *store.Tx, reqs []ResetRe
 		case v.refused < 0:
 			out[i].Send = true
 		default:
-			out[i].Unsent, out[i].Quota = ReasonAddressQuota, config.ResetAddressKeys[v.refused-1-len(client)]
+			out[i].Quota = config.ResetAddressKeys[v.refused-1-len(client)]
 		}
 	}
 	return out, nil

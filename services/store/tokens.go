@@ -72,25 +72,32 @@ func (d *DB) IssueToken(ctx context.Context, emailKey, hash string, expires, req
 				DO UPDATE SET token_hash = excluded.token_hash,
 					expires_at = CASE WHEN reset_tokens.token_hash = excluded.token_hash THEN reset_tokens.expires_at ELSE excluded.expires_at END,
 					created_at = CASE WHEN reset_tokens.token_hash = excluded.token_hash THEN reset_tokens.created_at ELSE excluded.created_at END
+				WHERE reset_tokens.token_hash = excluded.token_hash OR reset_tokens.created_at <= excluded.created_at
 				RETURNING user_id)
-			SELECT ` + userColumns + `, EXISTS (SELECT 1 FROM i), EXISTS (SELECT 1 FROM newer) FROM u`
+			SELECT ` + userColumns + `, EXISTS (SELECT 1 FROM i), EXISTS (SELECT 1 FROM used) FROM u`
+		// newer reads the statement's snapshot, taken before the wait for
+		// the account's lock: a later request's token that another issuer
+		// committed during that wait is not in it. The upsert's own WHERE
+		// sees the row as committed, so it is what keeps that token; the
+		// issue then wrote nothing, and it was superseded unless the hash
+		// was used.
 		var (
-			r                         userRow
-			found, issued, superseded bool
+			r                   userRow
+			found, issued, used bool
 		)
 		err := d.queryRows(ctx, issue, []any{emailKey, hash, expires, requested}, func(rows *sql.Rows) error {
 			found = true
-			return rows.Scan(append(r.fields(), &issued, &superseded)...)
+			return rows.Scan(append(r.fields(), &issued, &used)...)
 		})
 		switch {
 		case err != nil:
 			return models.User{}, classify("issue token", err)
 		case !found:
 			return models.User{}, ErrNotFound
-		case superseded:
-			return models.User{}, ErrSuperseded
-		case !issued:
+		case !issued && used:
 			return models.User{}, ErrTokenUsed
+		case !issued:
+			return models.User{}, ErrSuperseded
 		}
 		return r.user(), nil
 	}

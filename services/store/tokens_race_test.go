@@ -141,3 +141,57 @@ func TestIssueTokenOrdersRequests(t *testing.T) {
 		}
 	})
 }
+
+// A later request's token committed while an earlier request's issue waits
+// for the account's lock stands: the waiting issue's snapshot predates it,
+// and only the upsert's own guard sees it, so that issue is refused
+// (ErrSuperseded) instead of replacing the later link. PostgreSQL only, as
+// above.
+func TestIssueTokenWaitingBehindALaterRequest(t *testing.T) {
+	db := storetest.Postgres(t)
+	u := mustUser(t, db, "behind")
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	t1 := t0.Add(time.Minute)
+	// The later request's issue, by hand: it holds the account's lock while
+	// the earlier one starts, then commits its token.
+	later, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Rollback() //nolint:errcheck // committed below; a failed test leaves it to this
+	if _, err := later.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := later.ExecContext(ctx, `INSERT INTO reset_tokens (user_id, token_hash, expires_at, created_at)
+		VALUES ($1, 'later', $2, $3)`, u.ID, t1.Add(30*time.Minute), t1); err != nil {
+		t.Fatal(err)
+	}
+	issued := make(chan error, 1)
+	go func() {
+		_, err := db.IssueToken(ctx, u.EmailKey, "earlier", t0.Add(30*time.Minute), t0)
+		issued <- err
+	}()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var waiting int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the earlier request's issue did not wait for the account's lock within 20 s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the server's lock waits, not synchronising
+	}
+	if err := later.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-issued; !errors.Is(err, store.ErrSuperseded) {
+		t.Errorf("the earlier request's issue: got %v, want ErrSuperseded", err)
+	}
+	if _, _, err := db.LiveToken(ctx, "later", t0); err != nil {
+		t.Errorf("the later request's link is no longer live: %v", err)
+	}
+}

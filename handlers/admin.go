@@ -81,8 +81,8 @@ func NewAdmin(svc AdminService, opts AdminOptions) *echo.Echo {
 
 	allow := map[string][]string{}
 	ops := map[string]string{}
-	add := func(method, path, op string, h echo.HandlerFunc) {
-		e.Add(method, path, h)
+	add := func(method, path, op string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+		e.Add(method, path, h, m...)
 		allow[path] = append(allow[path], method)
 		ops[method+" "+path] = op
 	}
@@ -95,15 +95,18 @@ func NewAdmin(svc AdminService, opts AdminOptions) *echo.Echo {
 		allowMethods(allow, func(echo.Context) error { return nil }), // the admin API has no client ceiling
 		keys.authenticate(a.log),
 	)
+	// The list and the import read their query; every other route takes
+	// none, and refuses one as the public resource does.
+	noQuery := rejectQuery(func(echo.Context) error { return nil })
 	add(echo.GET, adminAccounts, opListAccounts, a.listAccounts)
 	add(echo.HEAD, adminAccounts, opListAccounts, withoutBody(a.listAccounts))
-	add(echo.PUT, adminAccount, opPutAccount, a.putAccount)
-	add(echo.GET, adminAccount, opGetAccount, a.getAccount)
-	add(echo.HEAD, adminAccount, opGetAccount, withoutBody(a.getAccount))
-	add(echo.DELETE, adminAccount, opDeleteAccount, a.deleteAccount)
+	add(echo.PUT, adminAccount, opPutAccount, a.putAccount, noQuery)
+	add(echo.GET, adminAccount, opGetAccount, a.getAccount, noQuery)
+	add(echo.HEAD, adminAccount, opGetAccount, withoutBody(a.getAccount), noQuery)
+	add(echo.DELETE, adminAccount, opDeleteAccount, a.deleteAccount, noQuery)
 	add(echo.POST, adminImport, opImportAccounts, a.importAccounts)
-	add(echo.POST, adminPasswordRset, opPasswordReset, a.passwordReset)
-	add(echo.POST, adminVerify, opVerifyPassword, a.verifyPassword)
+	add(echo.POST, adminPasswordRset, opPasswordReset, a.passwordReset, noQuery)
+	add(echo.POST, adminVerify, opVerifyPassword, a.verifyPassword, noQuery)
 	return e
 }
 
@@ -126,12 +129,4 @@ func observeAdmin(obs AdminObserver, ops map[string]string) echo.MiddlewareFunc 
 			return err
 		}
 	}
-}
-
-// noQuery refuses a query string on the admin routes that take none.
-func noQuery(c echo.Context) error {
-	if u := c.Request().URL; u.RawQuery != "" || u.ForceQuery {
-		return errAdminQuery
-	}
-	return nil
 }

@@ -33,7 +33,6 @@ var (
 		Message: "Send at most 1000 lines per call; split the file and send the rest in further calls."}
 	errUnsupportedNDJSON = &models.Error{Kind: models.KindUnsupportedMedia, Code: "unsupported_media_type",
 		Message: "Send the lines as Content-Type: application/x-ndjson (charset=utf-8 is the only parameter allowed)."}
-	errAdminQuery = models.ErrQueryNotAllowed
 )
 
 var (
@@ -79,9 +78,6 @@ type accountNote struct {
 
 // getAccount answers GET /admin/v1/accounts/{id}.
 func (a *adminServer) getAccount(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -137,9 +133,6 @@ func (a *adminServer) listAccounts(c echo.Context) error {
 // putAccount answers PUT /admin/v1/accounts/{id}: 201 and the account when
 // it was created, 200 when it existed.
 func (a *adminServer) putAccount(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -165,9 +158,6 @@ func (a *adminServer) putAccount(c echo.Context) error {
 
 // deleteAccount answers DELETE /admin/v1/accounts/{id}.
 func (a *adminServer) deleteAccount(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err

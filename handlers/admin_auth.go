@@ -34,8 +34,9 @@ func newAdminKeys(keys []string) adminKeys {
 		if len(key) < models.MinAdminKeyLength {
 			panic(fmt.Sprintf("handlers: an admin API key is shorter than %d bytes", models.MinAdminKeyLength))
 		}
-		k.digests = append(k.digests, sha256.Sum256([]byte(key)))
-		k.ids = append(k.ids, AdminKeyID(key))
+		d := sha256.Sum256([]byte(key))
+		k.digests = append(k.digests, d)
+		k.ids = append(k.ids, keyID(d))
 	}
 	return k
 }
@@ -44,10 +45,10 @@ func newAdminKeys(keys []string) adminKeys {
 // digits of its SHA-256 (printf %s "$KEY" | sha256sum | cut -c1-12). It
 // tells keys apart in the logs, during a rotation say, and reveals nothing
 // of the key.
-func AdminKeyID(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:6])
-}
+func AdminKeyID(key string) string { return keyID(sha256.Sum256([]byte(key))) }
+
+// keyID is the id of the key whose SHA-256 is sum.
+func keyID(sum [sha256.Size]byte) string { return hex.EncodeToString(sum[:6]) }
 
 // match returns the id of the configured key token is. Digests of equal
 // length are compared in constant time, every key every time, so neither

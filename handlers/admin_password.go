@@ -29,9 +29,6 @@ var (
 // passwordReset answers POST /admin/v1/accounts/{id}/password-reset: 202
 // when the email is queued, 200 and the link with {"deliver":"return"}.
 func (a *adminServer) passwordReset(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -68,9 +65,6 @@ var signInMembers = []string{"id", "email", "password", "client_ip"}
 // verifyPassword answers POST /admin/v1/password/verify: 200 and
 // {"valid":…} for every account, known or not.
 func (a *adminServer) verifyPassword(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
 	body, err := readBody(c, a.bodyTimeout)
 	if err != nil {
 		return err

@@ -202,7 +202,7 @@ func (a *App) MemoryLimit() int64 {
 }
 
 // blockBytes is the memory one argon2id hash allocates.
-func (a *App) blockBytes() int64 { return int64(a.cfg.Password.Memory) << 10 }
+func (a *App) blockBytes() int64 { return int64(hash.BlockBytes(a.cfg.Password.Argon2)) }
 
 // housekeeping is the queue's hourly clean-up: expired reset tokens (used or
 // not: once expired they prove nothing) and stale rate-limit state.

@@ -80,7 +80,7 @@ func (h *Hasher) CheckImport(encoded string) error {
 	case phc:
 		limit := h.params
 		limit.Memory = max(limit.Memory, config.FloorArgon2Memory)
-		if blockBytes(s.params) > blockBytes(limit) {
+		if BlockBytes(s.params) > BlockBytes(limit) {
 			return fmt.Errorf("argon2 memory m=%d (p=%d) is more than password.argon2_memory_kib (%d) holds", s.params.Memory, s.params.Threads, limit.Memory)
 		}
 	}

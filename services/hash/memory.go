@@ -196,12 +196,12 @@ func fenceAbove(b []byte) bool {
 func address(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 func end(b []byte) uintptr     { return address(b) + (uintptr(len(b))+heapPage-1)/heapPage*heapPage }
 
-// blockBytes is the memory golang.org/x/crypto/argon2 (v0.58.0) allocates
+// BlockBytes is the memory golang.org/x/crypto/argon2 (v0.58.0) allocates
 // for a hash of p: the memory parameter rounded down to whole segments of
 // 4 × threads blocks of 1 KiB, and at least two of them. Should a release
 // allocate otherwise, blocks no longer fit the ranges, and .ci/loadtest
 // sees the resident memory grow.
-func blockBytes(p config.Argon2) int {
+func BlockBytes(p config.Argon2) int {
 	const syncPoints = 4
 	segment := syncPoints * uint32(p.Threads)
 	m := max(p.Memory, 2*segment) / segment * segment

@@ -24,7 +24,7 @@ import (
 // no request pays, and they are not load.
 func (h *Hasher) WarmUp(ctx context.Context) error {
 	if h.params.Memory >= config.FloorArgon2Memory { // what configuration allows; tests hash with less
-		reserve(h.slots.Size()+1, blockBytes(h.params))
+		reserve(h.slots.Size()+1, BlockBytes(h.params))
 	}
 	w := *h
 	w.slots, w.obs = h.slots.Unobserved(), nil
